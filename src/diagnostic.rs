@@ -1,0 +1,159 @@
+//! Diagnostics: the one currency every phase reports problems in, and the table of codes.
+//!
+//! A phase produces `Diagnostic`s against a `FileId`; rendering (human, JSON, SARIF) lives in
+//! `cli::render` and never changes what a diagnostic says.
+
+use crate::span::Span;
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+/// Index of a file in `source::Sources`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct FileId(pub u32);
+
+/// One problem, at one place, with a fix.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub severity: Severity,
+    pub message: String,
+    pub file: FileId,
+    pub span: Span,
+    /// Text shown at the span; defaults to nothing beyond the message.
+    pub label: Option<String>,
+    pub help: Option<String>,
+    /// Other places that explain this one (the earlier duplicate, the block that writes...).
+    pub related: Vec<Related>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Related {
+    pub file: FileId,
+    pub span: Span,
+    pub message: String,
+}
+
+impl Diagnostic {
+    /// A diagnostic at the code's default severity.
+    pub fn new(code: Code, file: FileId, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            code,
+            severity: code.info().severity,
+            message: message.into(),
+            file,
+            span,
+            label: None,
+            help: None,
+            related: Vec::new(),
+        }
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn label(mut self, label: impl Into<String>) -> Diagnostic {
+        self.label = Some(label.into());
+        self
+    }
+
+    pub fn severity(mut self, severity: Severity) -> Diagnostic {
+        self.severity = severity;
+        self
+    }
+
+    pub fn related(mut self, file: FileId, span: Span, message: impl Into<String>) -> Diagnostic {
+        self.related.push(Related {
+            file,
+            span,
+            message: message.into(),
+        });
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Static facts about one code: its stable name, default severity and one-line summary.
+pub struct CodeInfo {
+    pub name: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+}
+
+macro_rules! codes {
+    ($($variant:ident = $code:literal, $name:literal, $sev:ident, $summary:literal;)*) => {
+        /// Stable diagnostic codes. A code is never reused for a different problem.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code { $($variant),* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// `AF030`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code),* }
+            }
+
+            pub fn info(self) -> CodeInfo {
+                match self {
+                    $(Code::$variant => CodeInfo { name: $name, severity: Severity::$sev, summary: $summary }),*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    YamlSyntax = "AF001", "yaml-syntax", Error, "The YAML file is not well-formed or does not have the expected shape.";
+    DslSyntax = "AF002", "dsl-syntax", Error, "The flow DSL file does not follow grammar/flow.pest.";
+    UnknownKey = "AF003", "unknown-key", Error, "A key that the file format does not define.";
+    InvalidValue = "AF004", "invalid-value", Error, "A value of the wrong type, or a required key that is missing.";
+    Io = "AF005", "io", Error, "A file could not be read.";
+    DuplicateBlockId = "AF010", "duplicate-block-id", Error, "Two blocks in one flow share an id.";
+    UnknownBlockType = "AF011", "unknown-block-type", Error, "A block type that is not in the block catalogue.";
+    UnknownBranchTarget = "AF012", "unknown-branch-target", Error, "A branch jumps to a block id that does not exist.";
+    InvalidConfig = "AF013", "invalid-config", Error, "A block's config misses a required key, has an unknown key, or a value of the wrong type.";
+    Cycle = "AF020", "cycle", Error, "Branches form a loop: a login flow must be acyclic.";
+    UnreachableBlock = "AF021", "unreachable-block", Warning, "No path from the start of the flow reaches this block.";
+    PathWithoutEnd = "AF022", "path-without-end", Error, "A path through the flow ends neither in Issue Session nor in Deny.";
+    BlockOrder = "AF023", "block-order", Error, "A built-in block runs before a block it depends on, on some path.";
+    FieldNotAvailable = "AF030", "field-not-available", Error, "An event field is read before the block that populates it, on some path.";
+    RiskScoreBeforeEvaluate = "AF031", "risk-score-before-evaluate", Warning, "`event.authentication.risk_score` is read before Risk Evaluate ran; it reads 0.";
+    StepOutputNotWritten = "AF032", "step-output-not-written", Error, "`step.<slug>.<key>` is read where no upstream action writes it on every path.";
+    UnknownField = "AF033", "unknown-field", Error, "A path under `event` or `step` that does not exist.";
+    ConditionSyntax = "AF034", "condition-syntax", Error, "A condition does not parse.";
+    ConditionType = "AF035", "condition-type", Error, "A condition compares or combines values of incompatible types.";
+    TemplateSyntax = "AF036", "template-syntax", Error, "A `{{ ... }}` template in a config value is malformed.";
+    UnknownAction = "AF040", "unknown-action", Error, "A Run Custom Action block names an action the workspace does not have.";
+    DisabledAction = "AF041", "disabled-action", Warning, "A Run Custom Action block names a disabled action: it is silently skipped at run time.";
+    MissingModulePin = "AF042", "missing-module-pin", Error, "An action requires an action module it does not pin to a published version.";
+    UndeclaredSecret = "AF043", "undeclared-secret", Error, "An action or module reads a secret its metadata does not declare.";
+    FetchNotAllowed = "AF044", "fetch-not-allowed", Error, "`api.fetch` to a literal URL outside the tenant's allowlist.";
+    ApiNotAllowedInTrigger = "AF045", "api-not-allowed-in-trigger", Error, "An api call that the action's trigger does not offer (event-stream actions cannot deny).";
+    ActionSyntax = "AF046", "action-syntax", Error, "An action's JavaScript does not parse, or exports no handler for its trigger.";
+    UnknownLogLevel = "AF047", "unknown-log-level", Warning, "`api.log` with a level other than debug, info, warn or error.";
+    InvalidWorkspace = "AF050", "invalid-workspace", Error, "authflow.yaml, an action's metadata, or a module is inconsistent.";
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

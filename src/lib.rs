@@ -1,0 +1,9 @@
+//! authflow: login flows as code. Parse, check, compile and simulate identity-platform flows.
+//!
+//! The pipeline is `syntax` (text -> AST) -> `graph` (AST -> DAG) -> `check` (diagnostics)
+//! -> `compile` (plan) -> `run` (trace). See ARCHITECTURE.md for the map.
+
+pub mod catalog;
+pub mod diagnostic;
+pub mod span;
+pub mod syntax;
