@@ -4,6 +4,12 @@
 //! -> `compile` (plan) -> `run` (trace). See ARCHITECTURE.md for the map.
 
 pub mod catalog;
+pub mod check;
+pub mod cli;
 pub mod diagnostic;
+pub mod expr;
+pub mod graph;
+pub mod jsfacts;
 pub mod span;
 pub mod syntax;
+pub mod workspace;

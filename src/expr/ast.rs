@@ -126,9 +126,16 @@ impl FieldPath {
     pub fn from_dotted(text: &str) -> FieldPath {
         let segments = text
             .split('.')
-            .map(|name| PathSegment { name: name.to_owned(), span: Span::default(), optional: false })
+            .map(|name| PathSegment {
+                name: name.to_owned(),
+                span: Span::default(),
+                optional: false,
+            })
             .collect();
-        FieldPath { segments, span: Span::default() }
+        FieldPath {
+            segments,
+            span: Span::default(),
+        }
     }
 
     /// The segment names in order, e.g. `["event", "request", "ip"]`.
@@ -145,7 +152,11 @@ impl FieldPath {
     ///
     /// The runtime calls this with `skip = 1` on the event object for `event.*` paths and with
     /// `skip = 2` on a step's outputs for `step.<slug>.*` paths.
-    pub fn lookup<'v>(&self, root: &'v serde_json::Value, skip: usize) -> Option<&'v serde_json::Value> {
+    pub fn lookup<'v>(
+        &self,
+        root: &'v serde_json::Value,
+        skip: usize,
+    ) -> Option<&'v serde_json::Value> {
         let mut current = root;
         for segment in self.segments.iter().skip(skip) {
             current = current.as_object()?.get(&segment.name)?;
@@ -158,7 +169,11 @@ impl fmt::Display for FieldPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (index, segment) in self.segments.iter().enumerate() {
             if index > 0 {
-                f.write_str(if self.segments[index - 1].optional { "?." } else { "." })?;
+                f.write_str(if self.segments[index - 1].optional {
+                    "?."
+                } else {
+                    "."
+                })?;
             }
             f.write_str(&segment.name)?;
         }

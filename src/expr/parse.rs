@@ -46,7 +46,10 @@ fn build(pair: Pair<'_, Rule>) -> Result<Built, ExprError> {
         Rule::unary => build_unary(pair),
         Rule::paren => {
             let span = pair_span(&pair);
-            let inner = pair.into_inner().next().ok_or_else(|| internal_shape_error(span))?;
+            let inner = pair
+                .into_inner()
+                .next()
+                .ok_or_else(|| internal_shape_error(span))?;
             let mut built = build(inner)?;
             // The parentheses belong to the node's extent so a label covers what was written.
             built.expr.span = span;
@@ -55,10 +58,22 @@ fn build(pair: Pair<'_, Rule>) -> Result<Built, ExprError> {
         Rule::list => build_list(pair),
         Rule::string | Rule::number | Rule::boolean | Rule::null => {
             let span = pair_span(&pair);
-            Ok(Built { expr: Expr { kind: ExprKind::Literal(build_literal(pair)?), span }, depth: 1 })
+            Ok(Built {
+                expr: Expr {
+                    kind: ExprKind::Literal(build_literal(pair)?),
+                    span,
+                },
+                depth: 1,
+            })
         }
         Rule::call => build_call(pair),
-        Rule::field_path => Ok(Built { expr: Expr { span: pair_span(&pair), kind: ExprKind::Field(build_path(pair)) }, depth: 1 }),
+        Rule::field_path => Ok(Built {
+            expr: Expr {
+                span: pair_span(&pair),
+                kind: ExprKind::Field(build_path(pair)),
+            },
+            depth: 1,
+        }),
         _ => Err(internal_shape_error(pair_span(&pair))),
     }
 }
@@ -89,7 +104,15 @@ fn build_binary_chain(pair: Pair<'_, Rule>) -> Result<Built, ExprError> {
         let node_span = acc.expr.span.cover(rhs.expr.span);
         check_depth(depth, node_span)?;
         acc = Built {
-            expr: Expr { kind: ExprKind::Binary { op, op_span, lhs: Box::new(acc.expr), rhs: Box::new(rhs.expr) }, span: node_span },
+            expr: Expr {
+                kind: ExprKind::Binary {
+                    op,
+                    op_span,
+                    lhs: Box::new(acc.expr),
+                    rhs: Box::new(rhs.expr),
+                },
+                span: node_span,
+            },
             depth,
         };
     }
@@ -113,7 +136,13 @@ fn build_unary(pair: Pair<'_, Rule>) -> Result<Built, ExprError> {
         let depth = acc.depth + 1;
         let node_span = not_span.cover(acc.expr.span);
         check_depth(depth, node_span)?;
-        acc = Built { expr: Expr { kind: ExprKind::Not(Box::new(acc.expr)), span: node_span }, depth };
+        acc = Built {
+            expr: Expr {
+                kind: ExprKind::Not(Box::new(acc.expr)),
+                span: node_span,
+            },
+            depth,
+        };
     }
     Ok(acc)
 }
@@ -125,7 +154,13 @@ fn build_list(pair: Pair<'_, Rule>) -> Result<Built, ExprError> {
         let item_span = pair_span(&item);
         items.push((build_literal(item)?, item_span));
     }
-    Ok(Built { expr: Expr { kind: ExprKind::List(items), span }, depth: 1 })
+    Ok(Built {
+        expr: Expr {
+            kind: ExprKind::List(items),
+            span,
+        },
+        depth: 1,
+    })
 }
 
 fn build_call(pair: Pair<'_, Rule>) -> Result<Built, ExprError> {
@@ -142,7 +177,17 @@ fn build_call(pair: Pair<'_, Rule>) -> Result<Built, ExprError> {
         args.push(built.expr);
     }
     check_depth(depth, span)?;
-    Ok(Built { expr: Expr { kind: ExprKind::Call { name, name_span, args }, span }, depth })
+    Ok(Built {
+        expr: Expr {
+            kind: ExprKind::Call {
+                name,
+                name_span,
+                args,
+            },
+            span,
+        },
+        depth,
+    })
 }
 
 fn build_path(pair: Pair<'_, Rule>) -> FieldPath {
@@ -150,9 +195,11 @@ fn build_path(pair: Pair<'_, Rule>) -> FieldPath {
     let mut segments: Vec<PathSegment> = Vec::new();
     for child in pair.into_inner() {
         match child.as_rule() {
-            Rule::segment => {
-                segments.push(PathSegment { name: child.as_str().to_owned(), span: pair_span(&child), optional: false })
-            }
+            Rule::segment => segments.push(PathSegment {
+                name: child.as_str().to_owned(),
+                span: pair_span(&child),
+                optional: false,
+            }),
             Rule::chain => {
                 if child.as_str() == "?." {
                     if let Some(last) = segments.last_mut() {
@@ -181,7 +228,10 @@ fn build_literal(pair: Pair<'_, Rule>) -> Result<Literal, ExprError> {
             )),
         },
         Rule::string => {
-            let body = pair.into_inner().next().ok_or_else(|| internal_shape_error(span))?;
+            let body = pair
+                .into_inner()
+                .next()
+                .ok_or_else(|| internal_shape_error(span))?;
             decode_string(body.as_str(), pair_span(&body).start as usize).map(Literal::String)
         }
         _ => Err(internal_shape_error(span)),
@@ -229,7 +279,10 @@ fn check_depth(depth: u32, span: Span) -> Result<(), ExprError> {
             ExprErrorKind::TooDeep,
             span,
             format!("condition is nested more than {MAX_DEPTH} levels deep"),
-            Some("split it into several steps, or use `x in [..]` instead of a long `||` chain".to_owned()),
+            Some(
+                "split it into several steps, or use `x in [..]` instead of a long `||` chain"
+                    .to_owned(),
+            ),
         ));
     }
     Ok(())
@@ -281,7 +334,10 @@ fn syntax_error(error: pest::error::Error<Rule>) -> ExprError {
         ExprErrorKind::Syntax,
         span,
         format!("invalid condition: {}", renamed.variant.message()),
-        Some("conditions look like `event.request.asn.is_tor == true && step.risk.score > 70`".to_owned()),
+        Some(
+            "conditions look like `event.request.asn.is_tor == true && step.risk.score > 70`"
+                .to_owned(),
+        ),
     )
 }
 
@@ -291,7 +347,7 @@ fn describe_rule(rule: Rule) -> &'static str {
         Rule::or_op => "`||`",
         Rule::and_op => "`&&`",
         Rule::eq_op => "`==` or `!=`",
-        Rule::rel_op => "a comparison (`<`, `<=`, `>`, `>=`, `in`)",
+        Rule::rel_op | Rule::in_op => "a comparison (`<`, `<=`, `>`, `>=`, `in`)",
         Rule::not_op => "`!`",
         Rule::string | Rule::string_body | Rule::sq_body | Rule::escape => "a string",
         Rule::number => "a number",

@@ -241,8 +241,13 @@ pub fn analyze(source: &str) -> ActionFacts {
 fn analyze_on_this_thread(source: &str) -> ActionFacts {
     let allocator = Allocator::default();
     // Actions run as CommonJS function bodies, so a top-level `return` is legal.
-    let options = ParseOptions { allow_return_outside_function: true, ..ParseOptions::default() };
-    let parsed = Parser::new(&allocator, source, SourceType::cjs()).with_options(options).parse();
+    let options = ParseOptions {
+        allow_return_outside_function: true,
+        ..ParseOptions::default()
+    };
+    let parsed = Parser::new(&allocator, source, SourceType::cjs())
+        .with_options(options)
+        .parse();
     let syntax_errors = parsed
         .diagnostics
         .iter()
@@ -251,7 +256,10 @@ fn analyze_on_this_thread(source: &str) -> ActionFacts {
             span: diagnostic
                 .labels
                 .first()
-                .map(|label| Span::new(label.offset(), label.offset() + label.len()))
+                .map(|label| {
+                    let start = label.offset() as usize;
+                    Span::new(start, start + label.len() as usize)
+                })
                 .unwrap_or_default(),
             help: diagnostic.help.as_ref().map(ToString::to_string),
         })

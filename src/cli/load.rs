@@ -1,0 +1,99 @@
+//! Resolving what a command works on: the workspace (found as git finds a repository) and
+//! the flow files named on the command line or found under `flows/`.
+
+use crate::diagnostic::{Diagnostic, FileId};
+use crate::syntax::{self, Syntax, ast::Flow};
+use crate::workspace::{self, LoadError, Workspace};
+use std::path::{Path, PathBuf};
+
+/// A workspace and the flows a command was asked about.
+pub struct Loaded {
+    pub ws: Workspace,
+    /// Each flow file with its parse result.
+    pub flows: Vec<(FileId, Option<Flow>)>,
+    /// Diagnostics from loading and parsing.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Loads the workspace for `target` (a flow file, a workspace directory, or nothing for the
+/// current directory) and parses the flows it names.
+pub fn load(target: Option<&Path>, workspace_dir: Option<&Path>) -> Result<Loaded, LoadError> {
+    let mut diagnostics = Vec::new();
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let start = target.unwrap_or(&cwd);
+    let root = match workspace_dir {
+        Some(dir) => Some(dir.to_path_buf()),
+        None => workspace::discover(start),
+    };
+    if let Some(dir) = workspace_dir
+        && !dir.join(workspace::SETTINGS_FILE).is_file()
+    {
+        return Err(LoadError {
+            path: dir.join(workspace::SETTINGS_FILE),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no authflow.yaml: not a workspace",
+            ),
+        });
+    }
+    let mut ws = match &root {
+        Some(root) => Workspace::load(root, &mut diagnostics)?,
+        None => Workspace::empty(),
+    };
+    let flow_paths: Vec<PathBuf> = match target {
+        Some(path) if path.is_file() => vec![path.to_path_buf()],
+        Some(path) if !path.exists() => {
+            return Err(LoadError {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no such file or directory",
+                ),
+            });
+        }
+        Some(path) if root.is_none() => flow_files(path)?,
+        _ => root
+            .as_deref()
+            .map(|r| flow_files(&r.join("flows")))
+            .transpose()?
+            .unwrap_or_default(),
+    };
+    let mut flows = Vec::new();
+    for path in flow_paths {
+        let file = ws.read_flow(&path)?;
+        match syntax::parse(ws.sources.text(file), file, Syntax::of_path(&path)) {
+            Ok(flow) => flows.push((file, Some(flow))),
+            Err(mut d) => {
+                diagnostics.append(&mut d);
+                flows.push((file, None));
+            }
+        }
+    }
+    Ok(Loaded {
+        ws,
+        flows,
+        diagnostics,
+    })
+}
+
+/// The flow files in a directory: `*.yaml`, `*.yml`, `*.flow`, sorted.
+pub fn flow_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let entries = std::fs::read_dir(dir).map_err(|source| LoadError {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml" | "flow")
+            )
+        })
+        .collect();
+    paths.sort();
+    Ok(paths)
+}

@@ -1,0 +1,264 @@
+//! Custom actions in JavaScript: the sandboxed engine that runs a tenant's action code.
+//!
+//! [`Engine`] owns one dedicated thread per cached runtime (a deno_core `JsRuntime`), keyed by
+//! tenant, action slug, a hash of everything the runtime was built from, and the heap budget.
+//! A run hands the event and the recorded fetch responses to that thread, the thread calls the
+//! action's handler through the `api.*` surface of `prelude.js`, and the calling thread acts as
+//! the watchdog. This module must not know about flows or plans: its inputs are plain JSON and
+//! its output is an [`ActionOutcome`].
+//!
+//! **Invariant:** a runtime serves exactly one (tenant, action slug, source hash); runtimes of
+//! different tenants never share a heap, a global object or a thread.
+//!
+//! **Invariant:** a runtime that was terminated (time limit) or reached its heap limit is
+//! discarded before the next run.
+//!
+//! Sandbox decisions, each checked by `tests/js_sandbox.rs`:
+//! - `Deno`, `__bootstrap`, `eval`, `WebAssembly`, `ShadowRealm`, `SharedArrayBuffer`,
+//!   `Atomics`, `performance`, `Temporal.Now`, `gc` and the engine's own `__v8x*` helpers are
+//!   removed before user code runs; the `Function` constructors (plain, async, generator, async
+//!   generator) are replaced by stubs that throw, so `Function('return this')()` fails.
+//! - There is no ambient clock: `Date.now()` and `new Date()` return the run's simulated clock
+//!   ([`ActionInput::clock_ms`]). There are no timers (`setTimeout` does not exist).
+//! - `require` resolves only `actions:<module>` to the module sources attached to the action.
+//! - Globals an action sets persist across runs of the same runtime (the platform reuses warm
+//!   containers the same way); they never reach another action or tenant.
+//! - Secret values of the action and its modules are replaced by `[redacted:NAME]` in every
+//!   output string. A script that transforms a secret (reverses it, encodes it) defeats this.
+
+mod engine;
+mod limits;
+mod ops;
+mod redact;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use engine::{Engine, EngineConfig, EngineError};
+pub use limits::{LimitKind, Limits};
+
+/// Which trigger an action is bound to; it decides the exported entry point and the api.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// A flow action: `exports.handler = async function (event, api)`, with `api.deny`.
+    Login,
+    /// An event-stream action: `exports.onExecuteEventStream = async (event, api)`; its api
+    /// has no `deny` (calling it fails the run with [`FailureKind::Api`]).
+    EventStream,
+}
+
+impl Trigger {
+    /// The name of the export the engine calls.
+    pub fn entry_point(self) -> &'static str {
+        match self {
+            Trigger::Login => "handler",
+            Trigger::EventStream => "onExecuteEventStream",
+        }
+    }
+}
+
+/// One action module version attached to an action, already resolved to the pinned version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModuleSource {
+    /// The module's name: `require('actions:<name>')`.
+    pub name: String,
+    /// The pinned version, used only to name the module's file in stack traces.
+    pub version: String,
+    /// The module's file name, used in stack traces.
+    pub file_name: String,
+    /// CommonJS source that assigns `module.exports`.
+    pub code: String,
+    /// The module's own secrets, visible to it as `actions.secrets.NAME`.
+    pub secrets: BTreeMap<String, String>,
+}
+
+/// The code of one custom action and everything it brings along.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionSource {
+    /// The action's slug (`log-user`).
+    pub slug: String,
+    /// The file name used in stack traces and failure locations (`log-user.js`).
+    pub file_name: String,
+    /// CommonJS source that assigns the trigger's entry point on `exports`.
+    pub code: String,
+    /// The trigger the action is bound to.
+    pub trigger: Trigger,
+    /// Modules the action may `require`.
+    pub modules: Vec<ModuleSource>,
+    /// The action's secrets, visible as `event.secrets.NAME`.
+    pub secrets: BTreeMap<String, String>,
+}
+
+/// A recorded HTTP response served to `api.fetch`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// Response headers; names are matched case-insensitively by `headers.get`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// The response body as text.
+    #[serde(default)]
+    pub body: String,
+}
+
+/// Which URLs an action may fetch and what they answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchPolicy {
+    /// URL prefixes the action may fetch. A prefix matches a URL that starts with it and
+    /// continues with `/`, `?`, `#` or nothing (unless the prefix itself ends in `/`), so
+    /// `https://api.example.com` does not admit `https://api.example.com.evil.test`.
+    pub allow_prefixes: Vec<String>,
+    /// Responses by exact URL.
+    pub responses: BTreeMap<String, RecordedResponse>,
+}
+
+impl FetchPolicy {
+    /// Whether `url` falls under one of the allowlisted prefixes.
+    pub fn allows(&self, url: &str) -> bool {
+        self.allow_prefixes.iter().any(|prefix| {
+            !prefix.is_empty()
+                && url.starts_with(prefix.as_str())
+                && (prefix.ends_with('/')
+                    || matches!(url[prefix.len()..].chars().next(), None | Some('/' | '?' | '#')))
+        })
+    }
+}
+
+/// The per-run input of an action.
+#[derive(Debug, Clone, Copy)]
+pub struct ActionInput<'a> {
+    /// The event JSON; the engine replaces `secrets` with the action's secrets and deep-freezes
+    /// the result before the handler sees it.
+    pub event: &'a serde_json::Value,
+    /// The run's budgets.
+    pub limits: &'a Limits,
+    /// The fetch allowlist and recorded responses.
+    pub fetch: &'a FetchPolicy,
+    /// The simulated clock in milliseconds since the Unix epoch, returned by `Date.now()`.
+    pub clock_ms: i64,
+}
+
+/// Severity of a log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogLevel {
+    /// `api.log('debug', ..)` and `console.debug`.
+    Debug,
+    /// `api.log('info', ..)`, `console.log` and `console.info`.
+    Info,
+    /// `api.log('warn', ..)` and `console.warn`.
+    Warn,
+    /// `api.log('error', ..)` and `console.error`.
+    Error,
+}
+
+impl LogLevel {
+    /// Parses the level names the api accepts.
+    pub fn parse(name: &str) -> Option<LogLevel> {
+        match name {
+            "debug" => Some(LogLevel::Debug),
+            "info" => Some(LogLevel::Info),
+            "warn" => Some(LogLevel::Warn),
+            "error" => Some(LogLevel::Error),
+            _ => None,
+        }
+    }
+}
+
+/// One structured log line written by the action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// The line's severity.
+    pub level: LogLevel,
+    /// The message, with secrets redacted.
+    pub message: String,
+}
+
+/// One `api.fetch` call and how it was answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchRecord {
+    /// The requested URL, with secrets redacted.
+    pub url: String,
+    /// The request method (`GET` unless the script gave one).
+    pub method: String,
+    /// The recorded status served, or `None` when the call was refused or had no recording.
+    pub status: Option<u16>,
+    /// Whether the URL was on the allowlist.
+    pub allowed: bool,
+}
+
+/// What kind of failure ended a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The action or one of its modules does not parse.
+    Syntax,
+    /// Code threw synchronously: the action's or a module's top level, or a handler that is not
+    /// `async` and threw before returning.
+    Threw,
+    /// The handler's promise rejected (this includes `throw` inside an `async` handler).
+    Rejected,
+    /// A limit was breached; the run was stopped or the offending api call refused.
+    Limit(LimitKind),
+    /// The action misused the api (unknown log level, `deny` in an event-stream action,
+    /// a missing entry point, ...). Api misuse fails the run even if the script caught the
+    /// error the api threw.
+    Api,
+}
+
+/// Why a run failed, located in the action's own file when the stack allows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionFailure {
+    /// The failure's kind.
+    pub kind: FailureKind,
+    /// A message naming the cause, with secrets redacted.
+    pub message: String,
+    /// The file of the innermost stack frame in the action's own file, or else the innermost
+    /// frame in any of its modules.
+    pub file: Option<String>,
+    /// 1-based line in `file`.
+    pub line: Option<u32>,
+    /// 1-based column in `file`.
+    pub column: Option<u32>,
+}
+
+/// Everything one run of an action produced. Outputs written before a failure are kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionOutcome {
+    /// Log lines in the order written.
+    pub logs: Vec<LogLine>,
+    /// `api.state.set` writes in order; a key may repeat (the last write wins downstream).
+    pub state_writes: Vec<(String, serde_json::Value)>,
+    /// The shallow-merged `api.user.setAppMetadata` patch; a `null` value deletes the key.
+    pub metadata_patch: serde_json::Map<String, serde_json::Value>,
+    /// `api.session.setCustomClaim` calls in order.
+    pub claims: Vec<(String, serde_json::Value)>,
+    /// The first `api.deny` reason, if any.
+    pub denied: Option<String>,
+    /// Why the run failed, if it did.
+    pub failure: Option<ActionFailure>,
+    /// Every fetch attempted.
+    pub fetches: Vec<FetchRecord>,
+    /// How long the run took on the action's thread.
+    pub elapsed: Duration,
+}
+
+impl ActionOutcome {
+    /// An outcome with no outputs that failed for `failure`.
+    pub(crate) fn failed(failure: ActionFailure) -> ActionOutcome {
+        ActionOutcome {
+            logs: Vec::new(),
+            state_writes: Vec::new(),
+            metadata_patch: serde_json::Map::new(),
+            claims: Vec::new(),
+            denied: None,
+            failure: Some(failure),
+            fetches: Vec::new(),
+            elapsed: Duration::ZERO,
+        }
+    }
+}

@@ -1,0 +1,827 @@
+//! The hostile suite for the custom-action engine: api behaviour, every limit, escape attempts
+//! and isolation, all against one shared engine so many actions are loaded in one process.
+//!
+//! Tests assert outcomes only, never timing.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use authflow::js::{
+    ActionInput, ActionOutcome, ActionSource, Engine, EngineConfig, FailureKind, FetchPolicy,
+    LimitKind, Limits, LogLevel, ModuleSource, RecordedResponse, Trigger,
+};
+use serde_json::{Value, json};
+
+const LOG_USER: &str = r#"exports.handler = async function logUser(event, api) {
+const email = event.user?.email
+if (!email) {
+api.log('warn', 'log-user: no user email — action ran before identity lookup')
+return
+}
+api.log('info', `log-user: login for ${email}`)
+api.state.set('seen_email', email)
+api.state.set('country', event.request?.geo?.country ?? 'unknown')
+}
+"#;
+
+fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| match Engine::new(EngineConfig::default()) {
+        Ok(engine) => engine,
+        Err(error) => panic!("engine: {error}"),
+    })
+}
+
+fn action(slug: &str, code: &str) -> ActionSource {
+    ActionSource {
+        slug: slug.to_owned(),
+        file_name: format!("{slug}.js"),
+        code: code.to_owned(),
+        trigger: Trigger::Login,
+        modules: Vec::new(),
+        secrets: BTreeMap::new(),
+    }
+}
+
+fn tight_limits() -> Limits {
+    Limits {
+        cpu_ms: 300,
+        wall_ms: 600,
+        heap_bytes: 32 * 1024 * 1024,
+        ..Limits::default()
+    }
+}
+
+fn run_with(
+    tenant: &str,
+    action: &ActionSource,
+    event: &Value,
+    limits: &Limits,
+    fetch: &FetchPolicy,
+) -> ActionOutcome {
+    engine().run(
+        tenant,
+        action,
+        ActionInput {
+            event,
+            limits,
+            fetch,
+            clock_ms: 1_700_000_000_000,
+        },
+    )
+}
+
+fn run(action: &ActionSource, event: &Value) -> ActionOutcome {
+    run_with(
+        "tenant-a",
+        action,
+        event,
+        &tight_limits(),
+        &FetchPolicy::default(),
+    )
+}
+
+fn us_user() -> Value {
+    json!({
+        "user": { "email": "ada@example.com", "app_metadata": { "plan": "free", "seats": 1 } },
+        "request": { "ip": "203.0.113.9", "geo": { "country": "US" }, "asn": { "is_tor": false } }
+    })
+}
+
+fn failure_kind(outcome: &ActionOutcome) -> Option<FailureKind> {
+    outcome.failure.as_ref().map(|failure| failure.kind)
+}
+
+fn assert_ok(outcome: &ActionOutcome) {
+    assert_eq!(
+        outcome.failure, None,
+        "unexpected failure; logs: {:?}",
+        outcome.logs
+    );
+}
+
+fn assert_limit(outcome: &ActionOutcome, kind: LimitKind) {
+    assert_eq!(
+        failure_kind(outcome),
+        Some(FailureKind::Limit(kind)),
+        "{:?}",
+        outcome.failure
+    );
+}
+
+/// Runs a probe action that reports `expression`'s value through api.state.
+fn probe(slug: &str, body: &str) -> ActionOutcome {
+    let code = format!("exports.handler = async (event, api) => {{\n{body}\n}};\n");
+    run(&action(slug, &code), &us_user())
+}
+
+fn state(outcome: &ActionOutcome, key: &str) -> Option<Value> {
+    outcome
+        .state_writes
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
+}
+
+// --- The api ----------------------------------------------------------------------------------
+
+#[test]
+fn log_user_happy_path() {
+    let outcome = run(&action("log-user", LOG_USER), &us_user());
+    assert_ok(&outcome);
+    assert_eq!(outcome.logs.len(), 1);
+    assert_eq!(outcome.logs[0].level, LogLevel::Info);
+    assert_eq!(
+        outcome.logs[0].message,
+        "log-user: login for ada@example.com"
+    );
+    assert_eq!(
+        outcome.state_writes,
+        vec![
+            ("seen_email".to_owned(), json!("ada@example.com")),
+            ("country".to_owned(), json!("US")),
+        ]
+    );
+}
+
+#[test]
+fn log_user_early_return_without_user() {
+    let outcome = run(
+        &action("log-user", LOG_USER),
+        &json!({ "request": { "ip": "198.51.100.1" } }),
+    );
+    assert_ok(&outcome);
+    assert_eq!(outcome.logs.len(), 1);
+    assert_eq!(outcome.logs[0].level, LogLevel::Warn);
+    assert!(outcome.state_writes.is_empty());
+}
+
+#[test]
+fn tor_exit_nodes_are_denied() {
+    let code = r#"exports.handler = async function (event, api) {
+  if (event.request.asn && event.request.asn.is_tor) {
+    api.deny('Tor exit nodes are not permitted');
+    return;
+  }
+  api.state.set('allowed', true);
+};"#;
+    let tor = json!({ "request": { "asn": { "is_tor": true } } });
+    let outcome = run(&action("deny-tor", code), &tor);
+    assert_ok(&outcome);
+    assert_eq!(
+        outcome.denied.as_deref(),
+        Some("Tor exit nodes are not permitted")
+    );
+    let outcome = run(&action("deny-tor", code), &us_user());
+    assert_eq!(outcome.denied, None);
+    assert_eq!(state(&outcome, "allowed"), Some(json!(true)));
+}
+
+#[test]
+fn country_review_sets_state_and_claim() {
+    let code = r#"const REVIEW = new Set(['KP', 'IR']);
+exports.handler = async (event, api) => {
+  const country = event.request?.geo?.country;
+  const review = REVIEW.has(country);
+  api.state.set('needs_review', review);
+  if (review) api.session.setCustomClaim('https://example.com/review', { country });
+};"#;
+    let flagged = json!({ "request": { "geo": { "country": "KP" } } });
+    let outcome = run(&action("country-review", code), &flagged);
+    assert_ok(&outcome);
+    assert_eq!(state(&outcome, "needs_review"), Some(json!(true)));
+    assert_eq!(
+        outcome.claims,
+        vec![(
+            "https://example.com/review".to_owned(),
+            json!({ "country": "KP" })
+        )]
+    );
+    let outcome = run(&action("country-review", code), &us_user());
+    assert_eq!(state(&outcome, "needs_review"), Some(json!(false)));
+    assert!(outcome.claims.is_empty());
+}
+
+#[test]
+fn app_metadata_patches_merge_shallowly_and_show_at_once() {
+    let outcome = probe(
+        "metadata-merge",
+        r#"api.user.setAppMetadata({ plan: 'pro', prefs: { theme: 'dark', lang: 'en' } });
+api.user.setAppMetadata({ prefs: { theme: 'light' }, seats: null });
+const md = event.user.app_metadata;
+api.state.set('view', md);
+api.state.set('frozen', Object.isFrozen(md));"#,
+    );
+    assert_ok(&outcome);
+    assert_eq!(
+        state(&outcome, "view"),
+        Some(json!({ "plan": "pro", "prefs": { "theme": "light" } }))
+    );
+    assert_eq!(state(&outcome, "frozen"), Some(json!(true)));
+    let mut expected = serde_json::Map::new();
+    expected.insert("plan".to_owned(), json!("pro"));
+    expected.insert("prefs".to_owned(), json!({ "theme": "light" }));
+    expected.insert("seats".to_owned(), Value::Null);
+    assert_eq!(outcome.metadata_patch, expected);
+}
+
+#[test]
+fn log_levels_outside_the_four_are_rejected() {
+    let outcome = probe(
+        "bad-level",
+        "try { api.log('fatal', 'x') } catch (e) { api.state.set('caught', true) }",
+    );
+    assert_eq!(failure_kind(&outcome), Some(FailureKind::Api));
+    assert_eq!(state(&outcome, "caught"), Some(json!(true)));
+    assert!(outcome.logs.is_empty());
+}
+
+#[test]
+fn modules_resolve_pinned_versions_with_their_own_secrets() {
+    let mut source = action(
+        "uses-logger",
+        r#"const logger = require('actions:logger');
+exports.handler = async (event, api) => {
+  api.state.set('version', logger.version);
+  api.state.set('key_length', logger.keyLength());
+  api.state.set('same', require('actions:logger') === logger);
+  api.state.set('action_sees_module_secret', typeof actions !== 'undefined');
+  api.log('info', 'key is ' + logger.leak());
+};"#,
+    );
+    source.modules.push(ModuleSource {
+        name: "logger".to_owned(),
+        version: "3".to_owned(),
+        file_name: "index.js".to_owned(),
+        code: r#"globalThis.loggerLoads = (globalThis.loggerLoads || 0) + 1;
+module.exports = {
+  version: 'v3',
+  keyLength: () => actions.secrets.API_KEY.length,
+  leak: () => actions.secrets.API_KEY,
+  loads: () => globalThis.loggerLoads,
+};"#
+        .to_owned(),
+        secrets: BTreeMap::from([("API_KEY".to_owned(), "sk-module-123456".to_owned())]),
+    });
+    let outcome = run(&source, &us_user());
+    assert_ok(&outcome);
+    assert_eq!(state(&outcome, "version"), Some(json!("v3")));
+    assert_eq!(state(&outcome, "key_length"), Some(json!(16)));
+    assert_eq!(state(&outcome, "same"), Some(json!(true)));
+    assert_eq!(
+        state(&outcome, "action_sees_module_secret"),
+        Some(json!(false))
+    );
+    assert_eq!(outcome.logs[0].message, "key is [redacted:API_KEY]");
+}
+
+#[test]
+fn unknown_action_modules_and_node_builtins_fail_clearly() {
+    let outcome = probe("require-missing", "require('actions:nope')");
+    assert_eq!(failure_kind(&outcome), Some(FailureKind::Rejected));
+    let message = outcome.failure.map(|f| f.message).unwrap_or_default();
+    assert!(message.contains("not attached"), "{message}");
+}
+
+#[test]
+fn secrets_are_redacted_everywhere() {
+    let mut source = action(
+        "secret-leak",
+        r#"exports.handler = async (event, api) => {
+  const s = event.secrets.TOKEN;
+  api.log('info', 'token=' + s);
+  api.state.set('t', { [s]: s });
+  api.session.setCustomClaim('c', s);
+  api.user.setAppMetadata({ k: s });
+  api.deny(s);
+  throw new Error('failed with ' + s);
+};"#,
+    );
+    source
+        .secrets
+        .insert("TOKEN".to_owned(), "hunter2-secret".to_owned());
+    let outcome = run(&source, &us_user());
+    let text = serde_json::to_string(&outcome).unwrap_or_default();
+    assert!(!text.contains("hunter2-secret"), "{text}");
+    assert!(text.contains("[redacted:TOKEN]"));
+    assert_eq!(failure_kind(&outcome), Some(FailureKind::Rejected));
+}
+
+#[test]
+fn fetch_serves_recorded_responses_on_the_allowlist() {
+    let code = r#"exports.handler = async (event, api) => {
+  const res = await api.fetch('https://risk.example.com/score?ip=1', { method: 'post' });
+  const body = await res.json();
+  api.state.set('score', body.score);
+  api.state.set('ok', res.ok);
+  api.state.set('ct', res.headers.get('Content-Type'));
+};"#;
+    let fetch = FetchPolicy {
+        allow_prefixes: vec!["https://risk.example.com".to_owned()],
+        responses: BTreeMap::from([(
+            "https://risk.example.com/score?ip=1".to_owned(),
+            RecordedResponse {
+                status: 200,
+                headers: BTreeMap::from([(
+                    "content-type".to_owned(),
+                    "application/json".to_owned(),
+                )]),
+                body: r#"{"score": 0.93}"#.to_owned(),
+            },
+        )]),
+    };
+    let outcome = run_with(
+        "tenant-a",
+        &action("fetch-ok", code),
+        &us_user(),
+        &tight_limits(),
+        &fetch,
+    );
+    assert_ok(&outcome);
+    assert_eq!(state(&outcome, "score"), Some(json!(0.93)));
+    assert_eq!(state(&outcome, "ok"), Some(json!(true)));
+    assert_eq!(state(&outcome, "ct"), Some(json!("application/json")));
+    assert_eq!(outcome.fetches.len(), 1);
+    assert_eq!(outcome.fetches[0].method, "POST");
+    assert_eq!(outcome.fetches[0].status, Some(200));
+}
+
+#[test]
+fn event_stream_actions_have_no_deny() {
+    let mut source = action(
+        "stream",
+        r#"exports.onExecuteEventStream = async (event, api) => {
+  api.log('info', 'got ' + event.message.type);
+  try { api.deny('no'); } catch (e) { api.log('warn', e.message); }
+};"#,
+    );
+    source.trigger = Trigger::EventStream;
+    let outcome = run(&source, &json!({ "message": { "type": "s" } }));
+    assert_eq!(failure_kind(&outcome), Some(FailureKind::Api));
+    assert_eq!(outcome.denied, None);
+    assert_eq!(outcome.logs[0].message, "got s");
+    assert!(
+        outcome.logs[1]
+            .message
+            .contains("not available to event-stream")
+    );
+}
+
+#[test]
+fn missing_entry_point_is_an_api_failure() {
+    let outcome = run(
+        &action("no-entry", "exports.handle = async () => {};"),
+        &us_user(),
+    );
+    assert_eq!(failure_kind(&outcome), Some(FailureKind::Api));
+}
+
+// --- Failures and locations -------------------------------------------------------------------
+
+#[test]
+fn syntax_errors_point_into_the_users_file() {
+    let outcome = run(
+        &action("syntax", "exports.handler = async () => {\n  let x = ;\n};"),
+        &us_user(),
+    );
+    let failure = outcome
+        .failure
+        .unwrap_or_else(|| panic!("expected a failure"));
+    assert_eq!(failure.kind, FailureKind::Syntax);
+    assert_eq!(failure.file.as_deref(), Some("syntax.js"));
+    assert_eq!(failure.line, Some(2));
+}
+
+#[test]
+fn thrown_errors_keep_earlier_logs_and_their_line() {
+    let code = "exports.handler = async (event, api) => {\n  api.log('info', 'before');\n  throw new Error('boom');\n};";
+    let outcome = run(&action("throws", code), &us_user());
+    assert_eq!(outcome.logs.len(), 1);
+    let failure = outcome
+        .failure
+        .unwrap_or_else(|| panic!("expected a failure"));
+    assert_eq!(failure.kind, FailureKind::Rejected);
+    assert_eq!(failure.message, "Error: boom");
+    assert_eq!(failure.line, Some(3));
+}
+
+#[test]
+fn synchronous_throws_and_top_level_throws_are_threw() {
+    let code = "exports.handler = function (event, api) {\n  throw new TypeError('sync');\n};";
+    let outcome = run(&action("sync-throw", code), &us_user());
+    assert_eq!(failure_kind(&outcome), Some(FailureKind::Threw));
+    assert_eq!(outcome.failure.and_then(|f| f.line), Some(2));
+    let outcome = run(&action("top-throw", "throw new Error('top');"), &us_user());
+    let failure = outcome
+        .failure
+        .unwrap_or_else(|| panic!("expected a failure"));
+    assert_eq!(failure.kind, FailureKind::Threw);
+    assert_eq!(failure.line, Some(1));
+    assert_eq!(failure.column, Some(1));
+}
+
+#[test]
+fn rejected_with_non_error_value() {
+    let outcome = probe("reject-value", "return Promise.reject('nope');");
+    assert_eq!(failure_kind(&outcome), Some(FailureKind::Rejected));
+}
+
+// --- Limits -----------------------------------------------------------------------------------
+
+#[test]
+fn limit_while_true() {
+    assert_limit(&probe("cpu-while", "while (true) {}"), LimitKind::CpuTime);
+}
+
+#[test]
+fn limit_for_ever() {
+    assert_limit(
+        &probe("cpu-for", "api.log('info', 'start'); for (;;) {}"),
+        LimitKind::CpuTime,
+    );
+}
+
+#[test]
+fn limit_wall_time_when_wall_is_tighter() {
+    let limits = Limits {
+        cpu_ms: 5_000,
+        wall_ms: 200,
+        ..tight_limits()
+    };
+    let outcome = run_with(
+        "tenant-a",
+        &action(
+            "wall-loop",
+            "exports.handler = async () => { for (;;) {} };",
+        ),
+        &us_user(),
+        &limits,
+        &FetchPolicy::default(),
+    );
+    assert_limit(&outcome, LimitKind::WallTime);
+}
+
+#[test]
+fn limit_microtask_flood() {
+    assert_limit(
+        &probe(
+            "microtasks",
+            "const spin = () => queueMicrotask(spin); spin(); await new Promise(() => {});",
+        ),
+        LimitKind::CpuTime,
+    );
+}
+
+#[test]
+fn limit_never_settling_promise() {
+    assert_limit(
+        &probe("never-settles", "await new Promise(() => {});"),
+        LimitKind::WallTime,
+    );
+}
+
+#[test]
+fn limit_recursion() {
+    let outcome = probe("recursion", "const f = (n) => f(n + 1) + 1; f(0);");
+    assert_limit(&outcome, LimitKind::Stack);
+}
+
+#[test]
+fn limit_array_allocation_bomb() {
+    let outcome = probe(
+        "array-bomb",
+        "const a = []; for (;;) a.push({ i: a.length, s: 'x'.repeat(64) });",
+    );
+    assert_limit(&outcome, LimitKind::Heap);
+}
+
+#[test]
+fn limit_string_allocation_bomb() {
+    let outcome = probe(
+        "string-bomb",
+        "let s = 'x'; const keep = []; for (;;) { s = s + s; keep.push(s); }",
+    );
+    let kind = failure_kind(&outcome);
+    assert!(
+        kind == Some(FailureKind::Limit(LimitKind::Heap)) || kind == Some(FailureKind::Rejected),
+        "{:?}",
+        outcome.failure
+    );
+    assert!(outcome.failure.is_some());
+}
+
+#[test]
+fn limit_log_flood() {
+    let outcome = probe(
+        "log-flood",
+        "for (let i = 0; i < 100000; i++) { try { api.log('info', 'line ' + i) } catch (e) {} }",
+    );
+    assert_limit(&outcome, LimitKind::LogLines);
+    assert_eq!(outcome.logs.len(), Limits::default().log_lines);
+}
+
+#[test]
+fn limit_log_bytes() {
+    assert_limit(
+        &probe("log-bytes", "api.log('info', 'x'.repeat(1 << 20));"),
+        LimitKind::LogBytes,
+    );
+}
+
+#[test]
+fn limit_state_size() {
+    assert_limit(
+        &probe("state-size", "api.state.set('big', 'x'.repeat(1 << 20));"),
+        LimitKind::StateBytes,
+    );
+}
+
+#[test]
+fn limit_claims_and_metadata_size() {
+    assert_limit(
+        &probe(
+            "claims-size",
+            "api.session.setCustomClaim('big', 'x'.repeat(1 << 20));",
+        ),
+        LimitKind::ClaimsBytes,
+    );
+    assert_limit(
+        &probe(
+            "metadata-size",
+            "api.user.setAppMetadata({ big: 'x'.repeat(1 << 20) });",
+        ),
+        LimitKind::MetadataBytes,
+    );
+}
+
+#[test]
+fn limit_fetch_outside_allowlist() {
+    let fetch = FetchPolicy {
+        allow_prefixes: vec!["https://api.example.com".to_owned()],
+        responses: BTreeMap::new(),
+    };
+    for url in ["https://evil.test/x", "https://api.example.com.evil.test/x"] {
+        let code = format!(
+            "exports.handler = async () => {{ try {{ await fetch('{url}') }} catch (e) {{}} }};"
+        );
+        let outcome = run_with(
+            "tenant-a",
+            &action("fetch-deny", &code),
+            &us_user(),
+            &tight_limits(),
+            &fetch,
+        );
+        assert_limit(&outcome, LimitKind::FetchNotAllowed);
+        assert!(!outcome.fetches[0].allowed);
+    }
+}
+
+#[test]
+fn limit_fetch_count() {
+    let url = "https://api.example.com/ping";
+    let fetch = FetchPolicy {
+        allow_prefixes: vec!["https://api.example.com/".to_owned()],
+        responses: BTreeMap::from([(
+            url.to_owned(),
+            RecordedResponse {
+                status: 204,
+                headers: BTreeMap::new(),
+                body: String::new(),
+            },
+        )]),
+    };
+    let code = format!("exports.handler = async () => {{ for (;;) await fetch('{url}'); }};");
+    let outcome = run_with(
+        "tenant-a",
+        &action("fetch-count", &code),
+        &us_user(),
+        &tight_limits(),
+        &fetch,
+    );
+    assert_limit(&outcome, LimitKind::FetchCount);
+}
+
+// --- Escape attempts --------------------------------------------------------------------------
+
+#[test]
+fn escape_deno_and_bootstrap_are_gone() {
+    let outcome = probe(
+        "escape-deno",
+        r#"api.state.set('deno', typeof Deno);
+api.state.set('bootstrap', typeof __bootstrap);
+api.state.set('names', Object.getOwnPropertyNames(globalThis).filter(n => /deno|v8x|bootstrap|authflow/i.test(n)));"#,
+    );
+    assert_ok(&outcome);
+    assert_eq!(state(&outcome, "deno"), Some(json!("undefined")));
+    assert_eq!(state(&outcome, "bootstrap"), Some(json!("undefined")));
+    assert_eq!(state(&outcome, "names"), Some(json!([])));
+}
+
+#[test]
+fn escape_proto_tricks_find_no_ops() {
+    let outcome = probe(
+        "escape-proto",
+        r#"const seen = [];
+for (const root of [globalThis, Object.getPrototypeOf(globalThis), globalThis.__proto__, api, event]) {
+  if (!root) continue;
+  for (const name of Reflect.ownKeys(root)) {
+    let v; try { v = root[name]; } catch (e) { continue; }
+    if (v && (typeof v === 'object' || typeof v === 'function') && ('ops' in v || 'core' in v)) seen.push(String(name));
+  }
+}
+api.state.set('seen', seen);"#,
+    );
+    assert_ok(&outcome);
+    assert_eq!(state(&outcome, "seen"), Some(json!([])));
+}
+
+#[test]
+fn escape_function_constructor_and_eval() {
+    let outcome = probe(
+        "escape-function",
+        r#"const attempts = {
+  Function: () => Function('return this')(),
+  ctor: () => (function () {}).constructor('return this')(),
+  asyncCtor: () => (async function () {}).constructor('return 1'),
+  genCtor: () => (function* () {}).constructor('yield 1'),
+  eval: () => eval('1 + 1'),
+  indirectEval: () => (0, globalThis.eval)('1'),
+};
+const results = {};
+for (const [name, f] of Object.entries(attempts)) {
+  try { f(); results[name] = 'ran'; } catch (e) { results[name] = 'blocked'; }
+}
+api.state.set('results', results);
+api.state.set('instanceof', (() => {}) instanceof Function);"#,
+    );
+    assert_ok(&outcome);
+    assert_eq!(
+        state(&outcome, "results"),
+        Some(json!({
+            "Function": "blocked", "ctor": "blocked", "asyncCtor": "blocked",
+            "genCtor": "blocked", "eval": "blocked", "indirectEval": "blocked"
+        }))
+    );
+    assert_eq!(state(&outcome, "instanceof"), Some(json!(true)));
+}
+
+#[test]
+fn escape_webassembly_shadowrealm_and_clock() {
+    let outcome = probe(
+        "escape-wasm",
+        r#"api.state.set('types', [typeof WebAssembly, typeof ShadowRealm, typeof SharedArrayBuffer,
+  typeof Atomics, typeof performance, typeof setTimeout, typeof process, typeof require,
+  typeof Temporal === 'object' ? typeof Temporal.Now : 'undefined']);
+api.state.set('now', Date.now());
+api.state.set('date', new Date().getTime());"#,
+    );
+    assert_ok(&outcome);
+    assert_eq!(state(&outcome, "types"), Some(json!(vec!["undefined"; 9])));
+    assert_eq!(state(&outcome, "now"), Some(json!(1_700_000_000_000_i64)));
+    assert_eq!(state(&outcome, "date"), Some(json!(1_700_000_000_000_i64)));
+}
+
+#[test]
+fn escape_dynamic_import_fails() {
+    let outcome = probe(
+        "escape-import",
+        r#"try { await import('data:text/javascript,export default 1'); api.state.set('import', 'ran'); }
+catch (e) { api.state.set('import', 'blocked'); }
+try { await import('file:///etc/passwd'); api.state.set('file', 'ran'); }
+catch (e) { api.state.set('file', 'blocked'); }"#,
+    );
+    assert_ok(&outcome);
+    assert_eq!(state(&outcome, "import"), Some(json!("blocked")));
+    assert_eq!(state(&outcome, "file"), Some(json!("blocked")));
+}
+
+#[test]
+fn escape_require_fs_and_process() {
+    for specifier in ["fs", "child_process", "node:fs", "actions:../fs"] {
+        let outcome = probe("escape-require", &format!("require('{specifier}');"));
+        assert!(outcome.failure.is_some(), "require('{specifier}') worked");
+    }
+    let outcome = probe(
+        "escape-env",
+        "api.state.set('env', typeof process === 'undefined' ? null : process.env);",
+    );
+    assert_eq!(state(&outcome, "env"), Some(Value::Null));
+}
+
+#[test]
+fn escape_event_mutation_is_impossible() {
+    let outcome = probe(
+        "mutate-event",
+        r#"const tries = [];
+const attempt = (f) => { try { f(); tries.push('changed'); } catch (e) { tries.push('blocked'); } };
+attempt(() => { event.user.email = 'x'; });
+attempt(() => { event.request.geo.country = 'FR'; });
+attempt(() => { event.user.app_metadata.plan = 'pro'; });
+attempt(() => { delete event.user; });
+attempt(() => { Object.defineProperty(event.user, 'app_metadata', { value: {} }); });
+api.state.set('tries', tries);
+api.state.set('email', event.user.email);"#,
+    );
+    assert_ok(&outcome);
+    assert_eq!(state(&outcome, "tries"), Some(json!(vec!["blocked"; 5])));
+    assert_eq!(state(&outcome, "email"), Some(json!("ada@example.com")));
+}
+
+#[test]
+fn escape_api_is_frozen() {
+    let outcome = probe(
+        "mutate-api",
+        "try { api.log = () => {}; } catch (e) {}\napi.log('info', 'still real');",
+    );
+    assert_ok(&outcome);
+    assert_eq!(outcome.logs.len(), 1);
+}
+
+// --- Isolation and endurance ------------------------------------------------------------------
+
+#[test]
+fn tenants_never_share_globals() {
+    let code = r#"exports.handler = async (event, api) => {
+  api.state.set('seen', globalThis.x ?? null);
+  globalThis.x = event.tenant_marker;
+};"#;
+    let source = action("shared-code", code);
+    let limits = tight_limits();
+    let fetch = FetchPolicy::default();
+    let first = run_with(
+        "tenant-a",
+        &source,
+        &json!({ "tenant_marker": "A" }),
+        &limits,
+        &fetch,
+    );
+    let second = run_with(
+        "tenant-a",
+        &source,
+        &json!({ "tenant_marker": "A2" }),
+        &limits,
+        &fetch,
+    );
+    let other = run_with(
+        "tenant-b",
+        &source,
+        &json!({ "tenant_marker": "B" }),
+        &limits,
+        &fetch,
+    );
+    assert_eq!(state(&first, "seen"), Some(Value::Null));
+    // Warm reuse within one tenant's action is allowed (documented).
+    assert_eq!(state(&second, "seen"), Some(json!("A")));
+    assert_eq!(state(&other, "seen"), Some(Value::Null));
+}
+
+#[test]
+fn actions_of_one_tenant_do_not_share_globals() {
+    let writer = action(
+        "writer",
+        "exports.handler = async () => { globalThis.leak = 'w'; Object.prototype.polluted = 1; };",
+    );
+    let reader = action(
+        "reader",
+        "exports.handler = async (e, api) => { api.state.set('leak', typeof leak); api.state.set('polluted', ({}).polluted ?? null); };",
+    );
+    assert_ok(&run(&writer, &us_user()));
+    let outcome = run(&reader, &us_user());
+    assert_eq!(state(&outcome, "leak"), Some(json!("undefined")));
+    assert_eq!(state(&outcome, "polluted"), Some(Value::Null));
+}
+
+#[test]
+fn many_runs_in_a_row_after_a_terminated_one() {
+    let spinner = action("spinner", "exports.handler = async () => { for (;;) {} };");
+    let bomb = action(
+        "bomb",
+        "exports.handler = async () => { const a = []; for (;;) a.push(new Array(1000).fill(1)); };",
+    );
+    let counter = action(
+        "counter",
+        "let n = 0; exports.handler = async (e, api) => { n += 1; api.state.set('n', n); };",
+    );
+    let log_user = action("log-user-endurance", LOG_USER);
+    assert_limit(&run(&spinner, &us_user()), LimitKind::CpuTime);
+    assert_limit(&run(&bomb, &us_user()), LimitKind::Heap);
+    let mut last_n = 0;
+    for i in 0..200 {
+        let outcome = run(&log_user, &us_user());
+        assert_ok(&outcome);
+        assert_eq!(
+            state(&outcome, "seen_email"),
+            Some(json!("ada@example.com"))
+        );
+        let outcome = run(&counter, &us_user());
+        assert_ok(&outcome);
+        if let Some(Value::Number(n)) = state(&outcome, "n") {
+            last_n = n.as_u64().unwrap_or(0);
+        }
+        if i % 50 == 0 {
+            assert_limit(&run(&spinner, &us_user()), LimitKind::CpuTime);
+        }
+    }
+    assert_eq!(last_n, 200);
+}
