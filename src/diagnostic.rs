@@ -119,7 +119,6 @@ codes! {
     DslSyntax = "AF002", "dsl-syntax", Error, "The flow DSL file does not follow grammar/flow.pest.";
     UnknownKey = "AF003", "unknown-key", Error, "A key that the file format does not define.";
     InvalidValue = "AF004", "invalid-value", Error, "A value of the wrong type, or a required key that is missing.";
-    Io = "AF005", "io", Error, "A file could not be read.";
     DuplicateBlockId = "AF010", "duplicate-block-id", Error, "Two blocks in one flow share an id.";
     UnknownBlockType = "AF011", "unknown-block-type", Error, "A block type that is not in the block catalogue.";
     UnknownBranchTarget = "AF012", "unknown-branch-target", Error, "A branch jumps to a block id that does not exist.";

@@ -6,10 +6,13 @@
 pub mod catalog;
 pub mod check;
 pub mod cli;
+pub mod compile;
 pub mod diagnostic;
 pub mod expr;
 pub mod graph;
+pub mod js;
 pub mod jsfacts;
+pub mod run;
 pub mod span;
 pub mod syntax;
 pub mod workspace;

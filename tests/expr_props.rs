@@ -123,9 +123,9 @@ fn parse_errors_point_inside_the_expression() {
         diagnose("event.request.ip == "),
         "Syntax 20..20: invalid condition: expected an expression | conditions look like `event.request.asn.is_tor == true && step.risk.score > 70`"
     );
-    assert_eq!(
-        diagnose("(event.request.asn.is_tor"),
+    assert!(
         diagnose("(event.request.asn.is_tor")
+            .starts_with("Syntax 25..25: invalid condition: expected")
     );
     assert!(diagnose("event.request.asn.is_tor &&& true").starts_with("Syntax 27..27"));
     assert!(diagnose("'unterminated").starts_with("Syntax 0..0"));

@@ -365,8 +365,7 @@ fn hostile_inputs_do_not_panic() {
     let deep_not = format!("{}x", "!".repeat(50_000));
     let deep_arrows = "a=>".repeat(20_000);
     let deep_members = format!("event{}", ".a".repeat(50_000));
-    // At the inline limit (1024 bytes) analysis runs on the caller's thread: these must fit
-    // a 2 MiB test-thread stack even unoptimised.
+    // Each pathological nesting, at several sizes around the inline limit and far beyond it.
     let inline = [
         format!("{}x{}", "(".repeat(511), ")".repeat(512)),
         format!("{}x", "!".repeat(1023)),
@@ -381,9 +380,16 @@ fn hostile_inputs_do_not_panic() {
         "x=".repeat(512),
         "function f(){".repeat(78),
     ];
-    for source in inline.iter().filter(|source| source.len() <= 1024) {
-        let _ = analyze(source);
+    for source in &inline {
+        for len in [64, 128, 129, 1024] {
+            let cut = (0..=len.min(source.len()))
+                .rev()
+                .find(|&at| source.is_char_boundary(at));
+            let _ = analyze(&source[..cut.unwrap_or(0)]);
+        }
     }
+    let _ = analyze(&"[".repeat(authflow::jsfacts::MAX_SOURCE_BYTES));
+    let _ = analyze(&"[".repeat(authflow::jsfacts::MAX_SOURCE_BYTES + 1));
     for source in [
         "",
         "exports.handler =",

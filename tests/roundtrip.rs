@@ -323,12 +323,17 @@ proptest! {
             at -= 1;
         }
         printed.insert_str(at, &insert);
-        if let Err(diagnostics) = dsl::parse(&printed, FileId(0)) {
-            for d in diagnostics {
+        match dsl::parse(&printed, FileId(0)) {
+            // Whatever parses must survive the canonical printer (the fuzz target's oracle).
+            Ok(parsed) => {
+                let canonical = print::to_dsl(&parsed);
+                prop_assert_eq!(parse_dsl(&canonical)?.without_spans(), parsed.without_spans());
+            }
+            Err(diagnostics) => for d in diagnostics {
                 prop_assert!(d.span.end as usize <= printed.len());
                 prop_assert!(printed.is_char_boundary(d.span.start as usize));
                 prop_assert!(printed.is_char_boundary(d.span.end as usize));
-            }
+            },
         }
     }
 }

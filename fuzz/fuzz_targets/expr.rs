@@ -19,7 +19,11 @@ impl FieldTypes for FuzzCatalogue {
                 Some("methods") => ValueType::List,
                 _ => ValueType::String,
             }),
-            _ => Err(FieldError { message: "unknown root".to_owned(), suggestion: Some("event".to_owned()), segment: 0 }),
+            _ => Err(FieldError {
+                message: "unknown root".to_owned(),
+                suggestion: Some("event".to_owned()),
+                segment: 0,
+            }),
         }
     }
 }

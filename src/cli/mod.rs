@@ -4,8 +4,11 @@
 //! `--expect allow`), 2 for usage and I/O errors. Commands write nothing half-way: output
 //! files are written whole after every check passed.
 
+pub mod actions;
 pub mod load;
 pub mod render;
+pub mod simulate;
+pub mod trace_view;
 
 use crate::check;
 use crate::diagnostic::Diagnostic;
@@ -49,6 +52,54 @@ enum Command {
         #[arg(value_enum, default_value_t = SchemaKind::Flow)]
         kind: SchemaKind,
     },
+    /// Rewrite flow files canonically, or convert between YAML and the DSL.
+    Fmt {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Convert to this syntax; the result goes to standard output, or to --output.
+        #[arg(long, value_enum)]
+        to: Option<SyntaxArg>,
+        /// Write the converted flow here.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Write nothing; exit 1 if any file is not canonical.
+        #[arg(long)]
+        check: bool,
+        /// Print the canonical form instead of rewriting the file.
+        #[arg(long)]
+        stdout: bool,
+    },
+    /// Compile a checked flow to an execution plan (JSON).
+    Compile {
+        flow: PathBuf,
+        /// Write the plan here instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Simulate a login: run a flow against an event preset or event file and print the trace.
+    Run {
+        flow: PathBuf,
+        /// A preset name (`authflow presets` lists them) or an event JSON file.
+        #[arg(long, value_name = "PRESET|FILE")]
+        event: String,
+        #[arg(long, value_enum, default_value_t = TraceFormat::Human)]
+        format: TraceFormat,
+        /// Exit 1 unless the run ends with this outcome (for CI).
+        #[arg(long, value_enum)]
+        expect: Option<Expect>,
+        /// Do not store the run under .authflow/runs/.
+        #[arg(long)]
+        no_store: bool,
+    },
+    /// Read back stored runs (the console's Recent Runs).
+    Runs {
+        #[command(subcommand)]
+        command: RunsCommand,
+    },
+    /// List the built-in event presets.
+    Presets,
+    /// Hash a password (read from standard input) as an argon2id PHC string for users.yaml.
+    HashPassword,
     /// Print the documentation of a diagnostic code, or of every check with --all.
     Explain {
         code: Option<String>,
@@ -57,11 +108,42 @@ enum Command {
     },
 }
 
+/// How diagnostics are printed.
 #[derive(Clone, Copy, ValueEnum)]
-enum Format {
+pub enum Format {
     Human,
     Json,
     Sarif,
+}
+
+#[derive(Subcommand)]
+enum RunsCommand {
+    /// List stored runs, newest first.
+    List,
+    /// Show one stored run by id (or `latest`).
+    Show {
+        id: String,
+        #[arg(long, value_enum, default_value_t = TraceFormat::Human)]
+        format: TraceFormat,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TraceFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Expect {
+    Allow,
+    Deny,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SyntaxArg {
+    Yaml,
+    Dsl,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -110,6 +192,29 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain { code, all } => cmd_explain(code, all),
+        Command::Fmt {
+            files,
+            to,
+            output,
+            check,
+            stdout,
+        } => cmd_fmt(files, to, output, check, stdout),
+        Command::Compile { flow, output } => cmd_compile(flow, workspace, output),
+        Command::Run {
+            flow,
+            event,
+            format,
+            expect,
+            no_store,
+        } => cmd_run(flow, workspace, &event, format, expect, no_store),
+        Command::Runs { command } => cmd_runs(workspace, command),
+        Command::Presets => {
+            for (name, description, _) in crate::run::presets::PRESETS {
+                println!("{name:<20} {description}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::HashPassword => cmd_hash_password(),
     }
 }
 
@@ -118,17 +223,31 @@ fn cmd_check(
     workspace: Option<&std::path::Path>,
     format: Format,
 ) -> Result<ExitCode, String> {
-    let loaded = load::load(path.as_deref(), workspace).map_err(|e| e.to_string())?;
-    if loaded.flows.is_empty() && loaded.ws.root.is_none() {
-        return Err("nothing to check: give a flow file, or run inside a workspace (a directory with authflow.yaml)".into());
-    }
-    let diagnostics = check_loaded(&loaded);
-    emit(&loaded.ws.sources, &diagnostics, format);
-    Ok(if diagnostics.iter().any(Diagnostic::is_error) {
+    let color = std::io::stdout().is_terminal();
+    let (text, errors) = check_report(path.as_deref(), workspace, format, color)?;
+    print!("{text}");
+    Ok(if errors {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Checks `path` (a flow file, a workspace, or the current workspace) and renders the
+/// diagnostics; the flag says whether any is an error. Tests go through this too.
+pub fn check_report(
+    path: Option<&std::path::Path>,
+    workspace: Option<&std::path::Path>,
+    format: Format,
+    color: bool,
+) -> Result<(String, bool), String> {
+    let loaded = load::load(path, workspace).map_err(|e| e.to_string())?;
+    if loaded.flows.is_empty() && loaded.ws.root.is_none() {
+        return Err("nothing to check: give a flow file, or run inside a workspace (a directory with authflow.yaml)".into());
+    }
+    let diagnostics = check_loaded(&loaded);
+    let text = render(&loaded.ws.sources, &diagnostics, format, color);
+    Ok((text, diagnostics.iter().any(Diagnostic::is_error)))
 }
 
 /// Every diagnostic for what was loaded: loading, each flow, and the workspace's actions.
@@ -146,20 +265,22 @@ pub fn check_loaded(loaded: &load::Loaded) -> Vec<Diagnostic> {
     diagnostics
 }
 
-fn emit(sources: &crate::workspace::source::Sources, diagnostics: &[Diagnostic], format: Format) {
+fn render(
+    sources: &crate::workspace::source::Sources,
+    diagnostics: &[Diagnostic],
+    format: Format,
+    color: bool,
+) -> String {
     match format {
-        Format::Human => {
-            let color = std::io::stderr().is_terminal();
-            print!("{}", render::human(sources, diagnostics, color));
-        }
-        Format::Json => println!(
-            "{}",
+        Format::Human => render::human(sources, diagnostics, color),
+        Format::Json => {
             serde_json::to_string_pretty(&render::json(sources, diagnostics)).unwrap_or_default()
-        ),
-        Format::Sarif => println!(
-            "{}",
+                + "\n"
+        }
+        Format::Sarif => {
             serde_json::to_string_pretty(&render::sarif(sources, diagnostics)).unwrap_or_default()
-        ),
+                + "\n"
+        }
     }
 }
 
@@ -170,7 +291,15 @@ fn cmd_graph(
 ) -> Result<ExitCode, String> {
     let loaded = load::load(Some(&flow), workspace).map_err(|e| e.to_string())?;
     let Some((_, Some(parsed))) = loaded.flows.first() else {
-        emit(&loaded.ws.sources, &loaded.diagnostics, Format::Human);
+        print!(
+            "{}",
+            render(
+                &loaded.ws.sources,
+                &loaded.diagnostics,
+                Format::Human,
+                std::io::stdout().is_terminal()
+            )
+        );
         return Ok(ExitCode::from(1));
     };
     let graph = crate::graph::FlowGraph::build(parsed);
@@ -232,4 +361,245 @@ fn schema(kind: SchemaKind) -> String {
         }
     };
     serde_json::to_string_pretty(&schema).unwrap_or_default()
+}
+
+fn finish(result: Result<ExitCode, simulate::CommandError>) -> Result<ExitCode, String> {
+    match result {
+        Ok(code) => Ok(code),
+        Err(simulate::CommandError::Usage(message)) => Err(message),
+        Err(simulate::CommandError::Diagnostics(text)) => {
+            print!("{text}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn cmd_compile(
+    flow: PathBuf,
+    workspace: Option<&std::path::Path>,
+    output: Option<PathBuf>,
+) -> Result<ExitCode, String> {
+    finish((|| {
+        let compiled = simulate::compile_flow(&flow, workspace, std::io::stdout().is_terminal())?;
+        let json = serde_json::to_string_pretty(&compiled.plan)
+            .map_err(|e| simulate::CommandError::Usage(e.to_string()))?;
+        match output {
+            Some(path) => {
+                let tmp = path.with_extension("tmp");
+                std::fs::write(&tmp, json + "\n")
+                    .and_then(|_| std::fs::rename(&tmp, &path))
+                    .map_err(|e| {
+                        simulate::CommandError::Usage(format!("{}: {e}", path.display()))
+                    })?;
+            }
+            None => println!("{json}"),
+        }
+        Ok(ExitCode::SUCCESS)
+    })())
+}
+
+fn cmd_run(
+    flow: PathBuf,
+    workspace: Option<&std::path::Path>,
+    event: &str,
+    format: TraceFormat,
+    expect: Option<Expect>,
+    no_store: bool,
+) -> Result<ExitCode, String> {
+    finish((|| {
+        let compiled = simulate::compile_flow(&flow, workspace, std::io::stdout().is_terminal())?;
+        let (name, sim) = simulate::load_event(event)?;
+        let engine = actions::runner_for(&compiled)?;
+        let trace = simulate::simulate(&compiled, &name, &sim, engine.as_ref())?;
+        match format {
+            TraceFormat::Human => print!("{}", trace_view::render(&trace)),
+            TraceFormat::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(&trace).unwrap_or_default()
+            ),
+        }
+        if !no_store {
+            let dir = simulate::runs_dir(compiled.loaded.ws.root.as_deref());
+            match simulate::store_run(&dir, &trace) {
+                Ok(path) if format == TraceFormat::Human => {
+                    println!("stored as {}", path.display())
+                }
+                Ok(_) => {}
+                Err(e) => eprintln!("warning: the run was not stored: {e}"),
+            }
+        }
+        let expected = match expect {
+            None => true,
+            Some(Expect::Allow) => trace.outcome == crate::run::trace::Outcome::Allow,
+            Some(Expect::Deny) => trace.outcome == crate::run::trace::Outcome::Deny,
+        };
+        Ok(if expected {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        })
+    })())
+}
+
+fn cmd_runs(workspace: Option<&std::path::Path>, command: RunsCommand) -> Result<ExitCode, String> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let root = workspace
+        .map(std::path::Path::to_path_buf)
+        .or_else(|| crate::workspace::discover(&cwd));
+    let dir = simulate::runs_dir(root.as_deref());
+    let runs = simulate::list_runs(&dir);
+    match command {
+        RunsCommand::List => {
+            if runs.is_empty() {
+                println!("no runs stored in {}", dir.display());
+            }
+            for (id, trace) in &runs {
+                let outcome = match trace.outcome {
+                    crate::run::trace::Outcome::Allow => "allow".to_string(),
+                    crate::run::trace::Outcome::Deny => {
+                        format!("deny ({})", trace.deny_reason.as_deref().unwrap_or(""))
+                    }
+                };
+                println!(
+                    "{id}  {}  {}  {}  {} blocks  {} µs",
+                    trace.flow,
+                    trace.event,
+                    outcome,
+                    trace.blocks.len(),
+                    trace.elapsed_us
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        RunsCommand::Show { id, format } => {
+            let found = if id == "latest" {
+                runs.first()
+            } else {
+                runs.iter().find(|(i, _)| *i == id)
+            };
+            let Some((_, trace)) = found else {
+                return Err(format!(
+                    "no stored run `{id}` in {} (`authflow runs list` lists them)",
+                    dir.display()
+                ));
+            };
+            match format {
+                TraceFormat::Human => print!("{}", trace_view::render(trace)),
+                TraceFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(trace).unwrap_or_default()
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn cmd_hash_password() -> Result<ExitCode, String> {
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .map_err(|e| e.to_string())?;
+    let password = password.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        return Err("no password on standard input".into());
+    }
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| e.to_string())?;
+    println!("{}", crate::run::crypto::hash_password(password, &salt)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_fmt(
+    files: Vec<PathBuf>,
+    to: Option<SyntaxArg>,
+    output: Option<PathBuf>,
+    check: bool,
+    stdout: bool,
+) -> Result<ExitCode, String> {
+    use crate::syntax::{Syntax, print};
+    if output.is_some() && files.len() != 1 {
+        return Err("--output takes exactly one input file".into());
+    }
+    let mut sources = crate::workspace::source::Sources::default();
+    let mut outputs = Vec::new();
+    let mut diagnostics = Vec::new();
+    for path in &files {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let file = sources.add(crate::workspace::display_path(path), text);
+        let from = Syntax::of_path(path);
+        match crate::syntax::parse(sources.text(file), file, from) {
+            Ok(flow) => {
+                let target = match to {
+                    Some(SyntaxArg::Dsl) => Syntax::Dsl,
+                    Some(SyntaxArg::Yaml) => Syntax::Yaml,
+                    None => from,
+                };
+                // Both syntaxes comment with `#`: keep the file's header comment, which
+                // usually says what the flow is for. Comments inside the flow are not kept.
+                let header = header_comment(sources.text(file));
+                let formatted = match target {
+                    Syntax::Dsl => header + &print::to_dsl(&flow),
+                    Syntax::Yaml => header + &print::to_yaml(&flow),
+                };
+                outputs.push((path.clone(), file, target != from, formatted));
+            }
+            Err(mut d) => diagnostics.append(&mut d),
+        }
+    }
+    if !diagnostics.is_empty() {
+        print!(
+            "{}",
+            render::human(&sources, &diagnostics, std::io::stdout().is_terminal())
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let mut changed = false;
+    for (path, file, converted, formatted) in outputs {
+        if check {
+            if converted || formatted != sources.text(file) {
+                println!("{} is not canonical", path.display());
+                changed = true;
+            }
+            continue;
+        }
+        match (&output, converted || stdout) {
+            (Some(out), _) => write_whole(out, &formatted)?,
+            (None, true) => print!("{formatted}"),
+            (None, false) => {
+                if formatted != sources.text(file) {
+                    write_whole(&path, &formatted)?;
+                }
+            }
+        }
+    }
+    Ok(if changed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Writes a file whole: to a temporary sibling first, then renamed over the target.
+fn write_whole(path: &std::path::Path, text: &str) -> Result<(), String> {
+    let tmp = path.with_extension("authflow-tmp");
+    std::fs::write(&tmp, text)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The comment lines (and blank lines between them) that open a file.
+fn header_comment(text: &str) -> String {
+    let mut header = String::new();
+    for line in text.lines() {
+        if line.trim_start().starts_with('#') {
+            header.push_str(line.trim_end());
+            header.push('\n');
+        } else if line.trim().is_empty() && !header.is_empty() {
+            continue;
+        } else {
+            break;
+        }
+    }
+    header
 }

@@ -19,6 +19,7 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module, default_libcall_names};
 use serde_json::Value;
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 use std::sync::OnceLock;
 
 const TAG_NULL: u64 = 0;
@@ -110,10 +111,62 @@ impl Slot {
     }
 }
 
+/// Bytes of lowered ASCII text one evaluation can hold without touching the heap.
+const ARENA_INLINE: usize = 256;
+
 /// Strings produced by `lower` during one evaluation; freed when the evaluation returns.
-#[derive(Default)]
+///
+/// Lowered ASCII text that fits goes into `inline` (uninitialised until written, so creating
+/// an arena costs nothing); anything else is allocated in `spill`.
 struct Arena {
-    strings: Vec<String>,
+    used: usize,
+    inline: MaybeUninit<[u8; ARENA_INLINE]>,
+    spill: Vec<String>,
+}
+
+impl Arena {
+    fn new() -> Arena {
+        Arena {
+            used: 0,
+            inline: MaybeUninit::uninit(),
+            spill: Vec::new(),
+        }
+    }
+
+    /// Stores the lower-case form of `text`, returning a slot that borrows the arena.
+    fn lower(&mut self, input: Slot, text: &str) -> Slot {
+        if text.is_ascii() && text.len() <= ARENA_INLINE - self.used {
+            if !text.bytes().any(|b| b.is_ascii_uppercase()) {
+                return input;
+            }
+            // SAFETY: `used + text.len() <= ARENA_INLINE`, so the writes stay inside `inline`;
+            // bytes before `used` are never rewritten, so earlier slots stay valid.
+            let start = unsafe { self.inline.as_mut_ptr().cast::<u8>().add(self.used) };
+            for (offset, byte) in text.bytes().enumerate() {
+                // SAFETY: in bounds, as above.
+                unsafe { start.add(offset).write(byte.to_ascii_lowercase()) };
+            }
+            self.used += text.len();
+            return Slot {
+                tag: TAG_STRING,
+                word: start as u64,
+                len: text.len() as u64,
+            };
+        }
+        match semantics::lower_str(Cow::Borrowed(text)) {
+            Cow::Borrowed(_) => input,
+            Cow::Owned(lowered) => {
+                let slot = Slot {
+                    tag: TAG_STRING,
+                    word: lowered.as_ptr() as u64,
+                    len: lowered.len() as u64,
+                };
+                // The string's heap buffer does not move when `spill` grows.
+                self.spill.push(lowered);
+                slot
+            }
+        }
+    }
 }
 
 type ConditionFn = unsafe extern "C" fn(*const Slot, *mut Arena) -> u8;
@@ -175,17 +228,20 @@ impl JitCondition {
 
     /// Fills the slots from `inputs` and runs the native code.
     pub(super) fn eval(&self, inputs: &[Option<&Value>]) -> bool {
-        let mut arena = Arena::default();
+        let mut arena = Arena::new();
         let fill = |index: usize| Slot::from_json(inputs.get(index).copied().flatten());
         let result = if self.field_count <= INLINE_SLOTS {
-            let mut slots = [Slot::NULL; INLINE_SLOTS];
-            for (index, slot) in slots.iter_mut().enumerate().take(self.field_count) {
-                *slot = fill(index);
+            // Only the first `field_count` slots are written, and only those are read.
+            let mut slots = MaybeUninit::<[Slot; INLINE_SLOTS]>::uninit();
+            let first = slots.as_mut_ptr().cast::<Slot>();
+            for index in 0..self.field_count {
+                // SAFETY: `index < field_count <= INLINE_SLOTS`, inside the array.
+                unsafe { first.add(index).write(fill(index)) };
             }
-            // SAFETY: `slots` holds `field_count` valid slots borrowing `inputs`, which
-            // outlive the call; the code reads only those slots, the constants in
+            // SAFETY: the first `field_count` slots are initialised and borrow `inputs`,
+            // which outlive the call; the code reads only those slots, the constants in
             // `self._constants` and `arena`, all alive for the call.
-            unsafe { (self.function)(slots.as_ptr(), &mut arena) }
+            unsafe { (self.function)(first, &mut arena) }
         } else {
             let slots: Vec<Slot> = (0..self.field_count).map(fill).collect();
             // SAFETY: as above, with the slots on the heap.
@@ -756,21 +812,9 @@ extern "C" fn af_lower(arena: *mut Arena, tag: u64, word: u64, len: u64, out: *m
     let input = Slot { tag, word, len };
     // SAFETY: the triple is valid for this evaluation (see `pair`).
     let result = match unsafe { input.to_val() } {
-        Val::Str(text) => match semantics::lower_str(text) {
-            Cow::Borrowed(_) => input,
-            Cow::Owned(lowered) => {
-                let slot = Slot {
-                    tag: TAG_STRING,
-                    word: lowered.as_ptr() as u64,
-                    len: lowered.len() as u64,
-                };
-                // SAFETY: `arena` is the `&mut Arena` that `JitCondition::eval` passed in for
-                // this call; the pushed string's heap buffer does not move when the Vec grows
-                // and is freed only after the native function returns.
-                unsafe { (*arena).strings.push(lowered) };
-                slot
-            }
-        },
+        // SAFETY: `arena` is the `&mut Arena` that `JitCondition::eval` passed in for this
+        // call and nothing else refers to it while the helper runs.
+        Val::Str(text) => unsafe { (*arena).lower(input, &text) },
         _ => Slot::NULL,
     };
     // SAFETY: `out` is a 24-byte, 8-aligned stack slot of the generated function.

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -20,6 +20,7 @@ use deno_core::v8;
 use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions};
 use sha2::{Digest, Sha256};
 
+use super::cpu_clock::ThreadCpuClock;
 use super::ops::{RunRecorder, authflow_actions};
 use super::redact::Redactor;
 use super::{
@@ -85,7 +86,6 @@ struct Job {
     limits: Limits,
     fetch: FetchPolicy,
     clock_ms: i64,
-    time_limit: LimitKind,
     reply: mpsc::Sender<WorkerReply>,
 }
 
@@ -100,7 +100,9 @@ struct WorkerReply {
 struct Worker {
     jobs: mpsc::Sender<Job>,
     isolate: v8::IsolateHandle,
-    watchdog_fired: Arc<AtomicBool>,
+    cpu_clock: Option<ThreadCpuClock>,
+    /// Which time limit the watchdog enforced (`FIRED_*`), read by the worker afterwards.
+    watchdog_fired: Arc<AtomicU8>,
 }
 
 /// A cache entry; the mutex serialises runs on one runtime so queueing never counts against a
@@ -129,7 +131,9 @@ impl Engine {
     /// Builds an engine; runtimes are started lazily by the first run of each action.
     pub fn new(config: EngineConfig) -> Result<Engine, EngineError> {
         if config.max_runtimes == 0 {
-            return Err(EngineError::Config("max_runtimes must be at least 1".to_owned()));
+            return Err(EngineError::Config(
+                "max_runtimes must be at least 1".to_owned(),
+            ));
         }
         if config.thread_stack_bytes < 2 * 1024 * 1024 {
             return Err(EngineError::Config(
@@ -138,7 +142,11 @@ impl Engine {
                     .to_owned(),
             ));
         }
-        Ok(Engine { config, slots: Mutex::new(HashMap::new()), clock: AtomicU64::new(0) })
+        Ok(Engine {
+            config,
+            slots: Mutex::new(HashMap::new()),
+            clock: AtomicU64::new(0),
+        })
     }
 
     /// How many runtimes are cached right now (each owns a thread).
@@ -149,7 +157,12 @@ impl Engine {
     /// Runs `action` for `tenant` with `input` and returns everything it produced. Never panics
     /// on any script: every failure, including a breached limit, is in
     /// [`ActionOutcome::failure`].
-    pub fn run(&self, tenant: &str, action: &ActionSource, input: ActionInput<'_>) -> ActionOutcome {
+    pub fn run(
+        &self,
+        tenant: &str,
+        action: &ActionSource,
+        input: ActionInput<'_>,
+    ) -> ActionOutcome {
         let redactor = Redactor::for_action(action);
         let key = RuntimeKey {
             tenant: tenant.to_owned(),
@@ -170,56 +183,51 @@ impl Engine {
         let Some(worker) = guard.as_ref() else {
             return ActionOutcome::failed(engine_failure("no runtime".to_owned()));
         };
-        let (time_ms, time_limit) = if input.limits.cpu_ms <= input.limits.wall_ms {
-            (input.limits.cpu_ms, LimitKind::CpuTime)
-        } else {
-            (input.limits.wall_ms, LimitKind::WallTime)
-        };
         let (reply_sender, replies) = mpsc::channel();
         let job = Job {
             event_json: event_json(input.event, &action.secrets),
             limits: *input.limits,
             fetch: input.fetch.clone(),
             clock_ms: input.clock_ms,
-            time_limit,
             reply: reply_sender,
         };
+        let started = Instant::now();
+        let cpu_at_start = worker.cpu_clock.and_then(|clock| clock.used());
         if worker.jobs.send(job).is_err() {
             *guard = None;
-            return ActionOutcome::failed(engine_failure("the runtime's thread is gone".to_owned()));
+            return ActionOutcome::failed(engine_failure(
+                "the runtime's thread is gone".to_owned(),
+            ));
         }
-        let started = Instant::now();
-        let reply = match replies.recv_timeout(Duration::from_millis(time_ms)) {
-            Ok(reply) => Ok(reply),
-            Err(RecvTimeoutError::Timeout) => {
-                worker.watchdog_fired.store(true, Ordering::SeqCst);
-                worker.isolate.terminate_execution();
-                replies.recv_timeout(self.config.terminate_grace)
-            }
-            Err(RecvTimeoutError::Disconnected) => Err(RecvTimeoutError::Disconnected),
-        };
+        let reply = watch(
+            worker,
+            &replies,
+            input.limits,
+            started,
+            cpu_at_start,
+            &self.config,
+        );
         let mut outcome = match reply {
             Ok(reply) => {
-                if reply.discard {
+                // A watchdog that fired just as the script finished leaves the isolate marked
+                // for termination even though the reply looks clean, so discard it too.
+                if reply.discard || worker.watchdog_fired.load(Ordering::SeqCst) != FIRED_NONE {
                     *guard = None;
                 }
                 reply.outcome
             }
-            Err(RecvTimeoutError::Timeout) => {
+            Err(WatchError::Abandoned(kind)) => {
                 // The thread did not stop in time; abandon it (it is detached and exits on its
                 // own if it ever returns) and report the time limit.
                 *guard = None;
                 let mut outcome = ActionOutcome::failed(limit_failure(
-                    time_limit,
-                    format!(
-                        "{} exceeded: the action ran for more than {time_ms} ms",
-                        time_limit.describe()
-                    ),
+                    kind,
+                    time_limit_message(kind, input.limits),
                 ));
                 outcome.elapsed = started.elapsed();
                 outcome
             }
-            Err(RecvTimeoutError::Disconnected) => {
+            Err(WatchError::Disconnected) => {
                 *guard = None;
                 ActionOutcome::failed(engine_failure(
                     "the runtime's thread stopped unexpectedly".to_owned(),
@@ -254,9 +262,89 @@ impl Engine {
                 None => break,
             }
         }
-        let slot = Arc::new(Slot { worker: Mutex::new(None), last_used: AtomicU64::new(tick) });
+        let slot = Arc::new(Slot {
+            worker: Mutex::new(None),
+            last_used: AtomicU64::new(tick),
+        });
         slots.insert(key, Arc::clone(&slot));
         slot
+    }
+}
+
+/// Why the watchdog returned without a reply.
+enum WatchError {
+    /// A time limit fired and the thread did not answer within the grace period.
+    Abandoned(LimitKind),
+    /// The thread is gone.
+    Disconnected,
+}
+
+/// Waits for the worker's reply, terminating the script when its CPU or wall budget runs out.
+///
+/// CPU time never advances faster than wall time, so sleeping for the smaller of the two
+/// remaining budgets cannot overshoot either; the loop only repeats when the thread got less
+/// CPU than wall time (a busy machine).
+fn watch(
+    worker: &Worker,
+    replies: &mpsc::Receiver<WorkerReply>,
+    limits: &Limits,
+    started: Instant,
+    cpu_at_start: Option<Duration>,
+    config: &EngineConfig,
+) -> Result<WorkerReply, WatchError> {
+    let cpu_limit = Duration::from_millis(limits.cpu_ms);
+    let wall_limit = Duration::from_millis(limits.wall_ms);
+    let fired = loop {
+        let wall_used = started.elapsed();
+        let cpu_used = match (worker.cpu_clock, cpu_at_start) {
+            (Some(clock), Some(start)) => clock
+                .used()
+                .map_or(wall_used, |now| now.saturating_sub(start)),
+            _ => wall_used,
+        };
+        if cpu_used >= cpu_limit {
+            break LimitKind::CpuTime;
+        }
+        if wall_used >= wall_limit {
+            break LimitKind::WallTime;
+        }
+        let slice = (cpu_limit - cpu_used).min(wall_limit - wall_used);
+        match replies.recv_timeout(slice) {
+            Ok(reply) => return Ok(reply),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return Err(WatchError::Disconnected),
+        }
+    };
+    let code = match fired {
+        LimitKind::CpuTime => FIRED_CPU,
+        _ => FIRED_WALL,
+    };
+    worker.watchdog_fired.store(code, Ordering::SeqCst);
+    worker.isolate.terminate_execution();
+    match replies.recv_timeout(config.terminate_grace) {
+        Ok(reply) => Ok(reply),
+        Err(RecvTimeoutError::Timeout) => Err(WatchError::Abandoned(fired)),
+        Err(RecvTimeoutError::Disconnected) => Err(WatchError::Disconnected),
+    }
+}
+
+/// `Worker::watchdog_fired` values.
+const FIRED_NONE: u8 = 0;
+const FIRED_CPU: u8 = 1;
+const FIRED_WALL: u8 = 2;
+
+fn time_limit_message(kind: LimitKind, limits: &Limits) -> String {
+    match kind {
+        LimitKind::CpuTime => format!(
+            "{} exceeded: the action used more than {} ms of CPU",
+            kind.describe(),
+            limits.cpu_ms
+        ),
+        _ => format!(
+            "{} exceeded: the action ran for more than {} ms",
+            kind.describe(),
+            limits.wall_ms
+        ),
     }
 }
 
@@ -286,11 +374,23 @@ fn event_json(
 }
 
 fn engine_failure(message: String) -> ActionFailure {
-    ActionFailure { kind: FailureKind::Api, message, file: None, line: None, column: None }
+    ActionFailure {
+        kind: FailureKind::Engine,
+        message,
+        file: None,
+        line: None,
+        column: None,
+    }
 }
 
 fn limit_failure(kind: LimitKind, message: String) -> ActionFailure {
-    ActionFailure { kind: FailureKind::Limit(kind), message, file: None, line: None, column: None }
+    ActionFailure {
+        kind: FailureKind::Limit(kind),
+        message,
+        file: None,
+        line: None,
+        column: None,
+    }
 }
 
 /// Starts a worker thread with a fresh runtime for `action`.
@@ -301,7 +401,7 @@ fn spawn_worker(
 ) -> Result<Worker, EngineError> {
     let (jobs, job_receiver) = mpsc::channel::<Job>();
     let (ready_sender, ready) = mpsc::channel();
-    let watchdog_fired = Arc::new(AtomicBool::new(false));
+    let watchdog_fired = Arc::new(AtomicU8::new(FIRED_NONE));
     let sources = LoadPlan::for_action(action);
     let fired = Arc::clone(&watchdog_fired);
     std::thread::Builder::new()
@@ -310,9 +410,16 @@ fn spawn_worker(
         .spawn(move || worker_main(sources, heap_bytes, fired, ready_sender, job_receiver))
         .map_err(|error| EngineError::Startup(error.to_string()))?;
     match ready.recv_timeout(config.startup_timeout) {
-        Ok(Ok(isolate)) => Ok(Worker { jobs, isolate, watchdog_fired }),
+        Ok(Ok((isolate, cpu_clock))) => Ok(Worker {
+            jobs,
+            isolate,
+            cpu_clock,
+            watchdog_fired,
+        }),
         Ok(Err(message)) => Err(EngineError::Startup(message)),
-        Err(_) => Err(EngineError::Startup("the runtime did not start in time".to_owned())),
+        Err(_) => Err(EngineError::Startup(
+            "the runtime did not start in time".to_owned(),
+        )),
     }
 }
 
@@ -352,7 +459,11 @@ impl LoadPlan {
             source: format!("{prefix}{}\n}}, null);", action.code),
             prefix_chars: prefix.chars().count() as u32,
         });
-        LoadPlan { trigger: action.trigger, action_file: action.file_name.clone(), scripts }
+        LoadPlan {
+            trigger: action.trigger,
+            action_file: action.file_name.clone(),
+            scripts,
+        }
     }
 
     fn prefix_chars(&self, file: &str) -> u32 {
@@ -388,18 +499,21 @@ struct WorkerState {
     /// `None` until the first run loads the sources; then the load result, cached.
     loaded: Option<Result<(), ActionFailure>>,
     heap_exhausted: Rc<AtomicBool>,
-    watchdog_fired: Arc<AtomicBool>,
+    watchdog_fired: Arc<AtomicU8>,
     heap_bytes: usize,
 }
 
 fn worker_main(
     plan: LoadPlan,
     heap_bytes: usize,
-    watchdog_fired: Arc<AtomicBool>,
-    ready: mpsc::Sender<Result<v8::IsolateHandle, String>>,
+    watchdog_fired: Arc<AtomicU8>,
+    ready: mpsc::Sender<Result<(v8::IsolateHandle, Option<ThreadCpuClock>), String>>,
     jobs: mpsc::Receiver<Job>,
 ) {
-    let executor = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
+    let executor = match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    {
         Ok(executor) => executor,
         Err(error) => {
             let _ = ready.send(Err(format!("tokio runtime: {error}")));
@@ -413,7 +527,11 @@ fn worker_main(
             return;
         }
     };
-    if ready.send(Ok(state.runtime.v8_isolate().thread_safe_handle())).is_err() {
+    let handle = state.runtime.v8_isolate().thread_safe_handle();
+    if ready
+        .send(Ok((handle, ThreadCpuClock::of_current_thread())))
+        .is_err()
+    {
         return;
     }
     for job in jobs {
@@ -430,7 +548,7 @@ impl WorkerState {
     fn start(
         plan: LoadPlan,
         heap_bytes: usize,
-        watchdog_fired: Arc<AtomicBool>,
+        watchdog_fired: Arc<AtomicU8>,
     ) -> Result<WorkerState, String> {
         let create_params = v8::CreateParams::default().heap_limits(0, heap_bytes);
         let mut runtime = JsRuntime::try_new(RuntimeOptions {
@@ -498,10 +616,19 @@ impl WorkerState {
             .find(|frame| frame.file_name.as_deref() == Some(self.plan.action_file.as_str()))
             .or_else(|| {
                 error.frames.iter().find(|frame| {
-                    frame.file_name.as_deref().is_some_and(|file| self.plan.is_user_file(file))
+                    frame
+                        .file_name
+                        .as_deref()
+                        .is_some_and(|file| self.plan.is_user_file(file))
                 })
             });
-        let mut failure = ActionFailure { kind, message, file: None, line: None, column: None };
+        let mut failure = ActionFailure {
+            kind,
+            message,
+            file: None,
+            line: None,
+            column: None,
+        };
         if let Some(frame) = frame
             && let (Some(file), Some(line), Some(column)) =
                 (&frame.file_name, frame.line_number, frame.column_number)
@@ -519,11 +646,7 @@ impl WorkerState {
     /// Runs one job; returns the outcome and whether the runtime must be discarded.
     fn run(&mut self, executor: &tokio::runtime::Runtime, job: Job) -> (ActionOutcome, bool) {
         let started = Instant::now();
-        let time_ms = match job.time_limit {
-            LimitKind::CpuTime => job.limits.cpu_ms,
-            _ => job.limits.wall_ms,
-        };
-        let time_limit = job.time_limit;
+        let limits = job.limits;
         self.runtime.op_state().borrow_mut().put(RunRecorder::new(
             job.event_json,
             self.plan.trigger,
@@ -549,22 +672,28 @@ impl WorkerState {
             }
             Err(_) => None,
         };
-        let recorder = self.runtime.op_state().borrow_mut().try_take::<RunRecorder>();
+        let recorder = self
+            .runtime
+            .op_state()
+            .borrow_mut()
+            .try_take::<RunRecorder>();
         let Some(recorder) = recorder else {
-            return (ActionOutcome::failed(engine_failure("the run's record was lost".to_owned())), true);
+            return (
+                ActionOutcome::failed(engine_failure("the run's record was lost".to_owned())),
+                true,
+            );
         };
-        let watchdog = self.watchdog_fired.load(Ordering::SeqCst);
+        let fired = match self.watchdog_fired.load(Ordering::SeqCst) {
+            FIRED_CPU => Some(LimitKind::CpuTime),
+            FIRED_WALL => Some(LimitKind::WallTime),
+            _ => None,
+        };
+        let watchdog = fired.is_some();
         let heap = self.heap_exhausted.load(Ordering::SeqCst);
         let call_failed = matches!(call_result, Some(Err(_)));
         let discard = watchdog || heap || call_failed;
-        let failure = if watchdog {
-            Some(limit_failure(
-                time_limit,
-                format!(
-                    "{} exceeded: the action ran for more than {time_ms} ms",
-                    time_limit.describe()
-                ),
-            ))
+        let failure = if let Some(kind) = fired {
+            Some(limit_failure(kind, time_limit_message(kind, &limits)))
         } else if heap {
             Some(limit_failure(
                 LimitKind::Heap,
@@ -599,8 +728,13 @@ impl WorkerState {
         call_result: Option<Result<v8::Global<v8::Value>, CoreError>>,
     ) -> Option<ActionFailure> {
         let located = |kind: FailureKind, message: String| {
-            let mut failure =
-                ActionFailure { kind, message, file: None, line: None, column: None };
+            let mut failure = ActionFailure {
+                kind,
+                message,
+                file: None,
+                line: None,
+                column: None,
+            };
             if let Some(report) = &recorder.report {
                 self.locate_stack(&report.stack, &mut failure);
             }
@@ -636,6 +770,7 @@ impl WorkerState {
             "threw" => FailureKind::Threw,
             "rejected" => FailureKind::Rejected,
             "stack" => FailureKind::Limit(LimitKind::Stack),
+            "heap" => FailureKind::Limit(LimitKind::Heap),
             _ => FailureKind::Api,
         };
         let message = match kind {
@@ -654,7 +789,11 @@ impl WorkerState {
         let frame = frames
             .iter()
             .find(|(file, _, _)| *file == self.plan.action_file)
-            .or_else(|| frames.iter().find(|(file, _, _)| self.plan.is_user_file(file)));
+            .or_else(|| {
+                frames
+                    .iter()
+                    .find(|(file, _, _)| self.plan.is_user_file(file))
+            });
         if let Some((file, line, column)) = frame {
             let (line, column) = self.plan.locate(file, *line, *column);
             failure.file = Some(file.clone());

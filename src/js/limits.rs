@@ -2,7 +2,8 @@
 //!
 //! This file only describes limits; enforcement lives where the resource is spent: the api ops
 //! count log, state, claim, metadata and fetch bytes (`ops.rs`), the watchdog in `engine.rs`
-//! enforces time, and the isolate's heap limit plus the near-heap-limit callback enforce memory.
+//! enforces time (with `cpu_clock.rs`), and the isolate's heap limit plus the near-heap-limit
+//! callback enforce memory.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,10 +14,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
-    /// Busy time of the action's thread in milliseconds. Every api call answers synchronously
-    /// (fetches are served from recordings), so a run never waits on anything outside the
-    /// script and busy time equals elapsed time; the watchdog stops the run at
-    /// `min(cpu_ms, wall_ms)` and names whichever budget is the smaller.
+    /// CPU time of the action's thread in milliseconds, read from the thread's CPU clock by the
+    /// watchdog (on platforms without one, elapsed time stands in for it).
     pub cpu_ms: u64,
     /// Elapsed time of one run in milliseconds, including the first evaluation of the action
     /// and its modules.

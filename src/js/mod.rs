@@ -26,6 +26,7 @@
 //! - Secret values of the action and its modules are replaced by `[redacted:NAME]` in every
 //!   output string. A script that transforms a secret (reverses it, encodes it) defeats this.
 
+mod cpu_clock;
 mod engine;
 mod limits;
 mod ops;
@@ -123,7 +124,10 @@ impl FetchPolicy {
             !prefix.is_empty()
                 && url.starts_with(prefix.as_str())
                 && (prefix.ends_with('/')
-                    || matches!(url[prefix.len()..].chars().next(), None | Some('/' | '?' | '#')))
+                    || matches!(
+                        url[prefix.len()..].chars().next(),
+                        None | Some('/' | '?' | '#')
+                    ))
         })
     }
 }
@@ -208,6 +212,9 @@ pub enum FailureKind {
     /// a missing entry point, ...). Api misuse fails the run even if the script caught the
     /// error the api threw.
     Api,
+    /// The engine could not run the action at all (a runtime thread failed to start or died);
+    /// nothing the script did explains it.
+    Engine,
 }
 
 /// Why a run failed, located in the action's own file when the stack allows.

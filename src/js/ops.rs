@@ -16,7 +16,7 @@ use super::{FetchPolicy, FetchRecord, LimitKind, Limits, LogLevel, LogLine, Trig
 /// How the script side reported the end of a run through `op_authflow_finish`.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct ScriptReport {
-    /// `ok`, `threw`, `rejected`, `missing_entry` or `stack`.
+    /// `ok`, `threw`, `rejected`, `missing_entry`, `stack` or `heap`.
     pub kind: String,
     /// The error's message (or the thrown value as a string).
     #[serde(default)]
@@ -156,7 +156,10 @@ pub(crate) fn op_authflow_log(
         return recorder.breach(LimitKind::LogLines, detail);
     }
     if recorder.log_bytes.saturating_add(message.len()) > recorder.limits.log_bytes {
-        let detail = format!("more than {} bytes of log messages", recorder.limits.log_bytes);
+        let detail = format!(
+            "more than {} bytes of log messages",
+            recorder.limits.log_bytes
+        );
         return recorder.breach(LimitKind::LogBytes, detail);
     }
     recorder.log_bytes += message.len();
@@ -259,12 +262,14 @@ pub(crate) fn op_authflow_deny(state: &mut OpState, #[string] reason: String) ->
     };
     if recorder.trigger == Trigger::EventStream {
         return recorder.misuse(
-            "api.deny is not available to event-stream actions: they cannot stop a flow"
-                .to_owned(),
+            "api.deny is not available to event-stream actions: they cannot stop a flow".to_owned(),
         );
     }
     if reason.len() > recorder.limits.log_bytes {
-        let detail = format!("deny reason longer than {} bytes", recorder.limits.log_bytes);
+        let detail = format!(
+            "deny reason longer than {} bytes",
+            recorder.limits.log_bytes
+        );
         return recorder.breach(LimitKind::LogBytes, detail);
     }
     if recorder.denied.is_none() {
@@ -289,8 +294,7 @@ pub(crate) fn op_authflow_fetch(
     #[string] url: String,
     #[string] init_json: String,
 ) -> String {
-    let answer_error =
-        |message: String| serde_json::json!({ "error": message }).to_string();
+    let answer_error = |message: String| serde_json::json!({ "error": message }).to_string();
     let Some(recorder) = recorder(state) else {
         return answer_error(NO_RUN.to_owned());
     };
@@ -300,7 +304,12 @@ pub(crate) fn op_authflow_fetch(
         .unwrap_or_else(|| "GET".to_owned())
         .to_ascii_uppercase();
     let allowed = recorder.fetch.allows(&url);
-    let mut record = FetchRecord { url: url.clone(), method, status: None, allowed };
+    let mut record = FetchRecord {
+        url: url.clone(),
+        method,
+        status: None,
+        allowed,
+    };
     if recorder.fetches.len() >= recorder.limits.fetch_count {
         recorder.fetches.push(record);
         let detail = format!("more than {} fetches", recorder.limits.fetch_count);

@@ -371,6 +371,9 @@
   // --- One run --------------------------------------------------------------------------------
 
   const STACK_OVERFLOW = /call stack|stack overflow|too much recursion/i;
+  // Engines refuse oversized strings before the heap limit is reached (QuickJS ropes make
+  // doubling cheap until the length cap); that is the memory guard firing, so it counts as one.
+  const OUT_OF_MEMORY = /string too long|invalid string length|out of memory/i;
 
   const describe = (kind, error) => {
     let message;
@@ -380,6 +383,7 @@
         message = `${StringCtor(error.name)}: ${StringCtor(error.message)}`;
         stack = typeof error.stack === 'string' ? error.stack : '';
         if (ReflectApply(RegExpPrototypeTest, STACK_OVERFLOW, [message])) kind = 'stack';
+        else if (ReflectApply(RegExpPrototypeTest, OUT_OF_MEMORY, [message])) kind = 'heap';
       } else {
         message = `non-Error value thrown: ${formatValue(error)}`;
       }

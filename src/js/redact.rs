@@ -20,7 +20,12 @@ impl Redactor {
         let mut secrets: Vec<(String, String)> = action
             .secrets
             .iter()
-            .chain(action.modules.iter().flat_map(|module| module.secrets.iter()))
+            .chain(
+                action
+                    .modules
+                    .iter()
+                    .flat_map(|module| module.secrets.iter()),
+            )
             .filter(|(_, value)| !value.is_empty())
             .map(|(name, value)| (name.clone(), value.clone()))
             .collect();
@@ -70,7 +75,11 @@ impl Redactor {
         for line in &mut outcome.logs {
             line.message = self.text(&line.message);
         }
-        for (key, value) in outcome.state_writes.iter_mut().chain(outcome.claims.iter_mut()) {
+        for (key, value) in outcome
+            .state_writes
+            .iter_mut()
+            .chain(outcome.claims.iter_mut())
+        {
             *key = self.text(key);
             self.json(value);
         }

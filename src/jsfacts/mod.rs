@@ -19,15 +19,18 @@ use crate::span::Span;
 
 /// Sources longer than this are not parsed: actions are a few kilobytes, and the limit bounds
 /// the stack a pathological nesting can demand (see [`STACK_BYTES_PER_SOURCE_BYTE`]).
-pub const MAX_SOURCE_BYTES: usize = 1 << 20;
+pub const MAX_SOURCE_BYTES: usize = 256 << 10;
 
-/// The parser and the fact collector both recurse once per nesting level, and a nesting
-/// level costs at least one byte of source, so the analysis thread's stack grows with the
-/// source's length. The figure was measured on unoptimised builds with margin to spare.
-const STACK_BYTES_PER_SOURCE_BYTE: usize = 2048;
+/// The parser (oxc has no depth limit) and the fact collector both recurse once per nesting
+/// level, and a nesting level costs at least one byte of source, so the stack needed grows
+/// linearly with the source's length. The worst pattern measured, `[[[[…` on an unoptimised
+/// build, needs about 2.5 KiB per byte; this keeps a threefold margin. The stack is only
+/// reserved address space: pages are committed as the recursion touches them.
+const STACK_BYTES_PER_SOURCE_BYTE: usize = 8 << 10;
 
-/// Inputs this short run on the caller's thread: a nesting this shallow fits any stack.
-const INLINE_SOURCE_BYTES: usize = 1024;
+/// Inputs this short run on the caller's thread: even at the worst measured cost they need
+/// under 400 KiB of stack, which any thread has.
+const INLINE_SOURCE_BYTES: usize = 128;
 
 /// Every fact [`analyze`] found in one action source, each list in source order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -215,7 +218,7 @@ pub fn analyze(source: &str) -> ActionFacts {
     if source.len() <= INLINE_SOURCE_BYTES {
         return analyze_on_this_thread(source);
     }
-    let stack = (source.len() * STACK_BYTES_PER_SOURCE_BYTE).max(8 << 20);
+    let stack = (source.len() * STACK_BYTES_PER_SOURCE_BYTE).max(2 << 20);
     let worker = std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("jsfacts".into())

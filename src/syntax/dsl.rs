@@ -32,13 +32,21 @@ pub fn parse(source: &str, file: FileId) -> Result<Flow, Vec<Diagnostic>> {
                 .help("start the file with `flow <name>`"),
         ]);
     };
-    let mut lower = Lower { file, diagnostics: Vec::new() };
+    let mut lower = Lower {
+        file,
+        diagnostics: Vec::new(),
+    };
     let flow = lower.flow(flow_file);
     match flow {
         Some(flow) if lower.diagnostics.is_empty() => Ok(flow),
         _ if lower.diagnostics.is_empty() => Err(vec![
-            Diagnostic::new(Code::DslSyntax, file, Span::default(), "the file has no flow header")
-                .help("start the file with `flow <name>`"),
+            Diagnostic::new(
+                Code::DslSyntax,
+                file,
+                Span::default(),
+                "the file has no flow header",
+            )
+            .help("start the file with `flow <name>`"),
         ]),
         _ => Err(lower.diagnostics),
     }
@@ -63,7 +71,11 @@ impl Lower {
             }
         }
         let (name, description) = header?;
-        Some(Flow { name, description, stages })
+        Some(Flow {
+            name,
+            description,
+            stages,
+        })
     }
 
     fn header(&mut self, header: Pair<'_, Rule>) -> (Spanned<String>, Option<Spanned<String>>) {
@@ -137,7 +149,10 @@ impl Lower {
                 _ => {}
             }
         }
-        Some(ConfigEntry { key: key?, value: value? })
+        Some(ConfigEntry {
+            key: key?,
+            value: value?,
+        })
     }
 
     /// A name: the single `ident` or `string` inside a `flow_name`, `block_id`, ... pair.
@@ -153,25 +168,37 @@ impl Lower {
     /// A string literal: the decoded text, spanned over the content between the quotes.
     fn string(&mut self, string: Pair<'_, Rule>) -> Spanned<String> {
         let outer = span_of(&string);
-        match string.into_inner().find(|p| p.as_rule() == Rule::string_content) {
+        match string
+            .into_inner()
+            .find(|p| p.as_rule() == Rule::string_content)
+        {
             Some(content) => {
                 let span = span_of(&content);
                 Spanned::new(self.unescape(content.as_str(), span.start as usize), span)
             }
-            None => empty_name(Span::new(outer.start as usize + 1, outer.start as usize + 1)),
+            None => empty_name(Span::new(
+                outer.start as usize + 1,
+                outer.start as usize + 1,
+            )),
         }
     }
 
     fn value(&mut self, value: Pair<'_, Rule>, depth: usize) -> ConfigValue {
         let outer = span_of(&value);
         let Some(inner) = value.into_inner().next() else {
-            return ConfigValue { kind: ConfigValueKind::Null, span: outer };
+            return ConfigValue {
+                kind: ConfigValueKind::Null,
+                span: outer,
+            };
         };
         let span = span_of(&inner);
         let kind = match inner.as_rule() {
             Rule::string => {
                 let text = self.string(inner);
-                return ConfigValue { kind: ConfigValueKind::String(text.value), span: text.span };
+                return ConfigValue {
+                    kind: ConfigValueKind::String(text.value),
+                    span: text.span,
+                };
             }
             Rule::number => ConfigValueKind::Number(self.number(inner.as_str(), span)),
             Rule::literal_true => ConfigValueKind::Bool(true),
@@ -282,7 +309,10 @@ fn decode_unicode_escape(rest: &str) -> (Option<char>, usize) {
             .and_then(|s| u32::from_str_radix(&s[2..], 16).ok())
             .filter(|low| (0xDC00..0xE000).contains(low));
         return match low {
-            Some(low) => (char::from_u32(0x10000 + ((first - 0xD800) << 10) + (low - 0xDC00)), 10),
+            Some(low) => (
+                char::from_u32(0x10000 + ((first - 0xD800) << 10) + (low - 0xDC00)),
+                10,
+            ),
             None => (None, 4),
         };
     }
@@ -292,14 +322,19 @@ fn decode_unicode_escape(rest: &str) -> (Option<char>, usize) {
 /// The condition's text, trimmed of the layout whitespace around it, with a span over
 /// exactly the bytes kept.
 fn condition(condition: Pair<'_, Rule>) -> Option<Condition> {
-    let text = condition.into_inner().find(|p| p.as_rule() == Rule::condition_text)?;
+    let text = condition
+        .into_inner()
+        .find(|p| p.as_rule() == Rule::condition_text)?;
     let raw = text.as_str();
     let start = text.as_span().start();
     let is_layout = |c: char| matches!(c, ' ' | '\t' | '\r' | '\n');
     let trimmed_front = raw.trim_start_matches(is_layout);
     let trimmed = trimmed_front.trim_end_matches(is_layout);
     let offset = start + (raw.len() - trimmed_front.len());
-    Some(Condition { text: trimmed.to_string(), span: Span::new(offset, offset + trimmed.len()) })
+    Some(Condition {
+        text: trimmed.to_string(),
+        span: Span::new(offset, offset + trimmed.len()),
+    })
 }
 
 fn span_of(pair: &Pair<'_, Rule>) -> Span {
@@ -373,9 +408,7 @@ fn special_error(source: &str, file: FileId, pos: usize, positives: &[Rule]) -> 
                     Span::new(pos, end),
                     format!("unknown escape `{escape}` in a string"),
                 )
-                .help(
-                    "strings take JSON's escapes: \\\" \\\\ \\/ \\b \\f \\n \\r \\t and \\uXXXX",
-                ),
+                .help("strings take JSON's escapes: \\\" \\\\ \\/ \\b \\f \\n \\r \\t and \\uXXXX"),
             );
         }
         return Some(
@@ -465,8 +498,7 @@ fn special_error(source: &str, file: FileId, pos: usize, positives: &[Rule]) -> 
 fn expected_list(positives: &[Rule]) -> Vec<&'static str> {
     let mut words: Vec<&'static str> = Vec::new();
     // "The end of the file" reads best as the last alternative.
-    let (ends, others): (Vec<Rule>, Vec<Rule>) =
-        positives.iter().partition(|r| **r == Rule::EOI);
+    let (ends, others): (Vec<Rule>, Vec<Rule>) = positives.iter().partition(|r| **r == Rule::EOI);
     for rule in others.iter().chain(&ends) {
         if let Some(word) = expected_words(*rule)
             && !words.contains(&word)
@@ -522,7 +554,9 @@ fn help_for(source: &str, pos: usize, positives: &[Rule]) -> String {
         "write the block's type after the colon, e.g. `deny` or `run_action`"
     } else if has(Rule::equals) {
         "write config entries as `key = value`, one per line"
-    } else if has(Rule::value) && rest.starts_with(|c: char| c.is_ascii_digit() || "+-.".contains(c)) {
+    } else if has(Rule::value)
+        && rest.starts_with(|c: char| c.is_ascii_digit() || "+-.".contains(c))
+    {
         "write numbers as in JSON: `3`, `-0.5`, `1e-3`, without leading zeros or a trailing `.`"
     } else if has(Rule::value) && rest.starts_with('\'') {
         "strings take double quotes: `\"text\"`"
@@ -721,8 +755,14 @@ stage "Post-Auth" {                      # stage names: bare identifier or quote
         let flow = parse_ok(EXAMPLE);
         assert_eq!(flow.name.value, "login");
         assert_eq!(text(EXAMPLE, flow.name.span), "login");
-        let description = flow.description.as_ref().map(|d| (d.as_str(), text(EXAMPLE, d.span)));
-        assert_eq!(description, Some(("Default login flow", "Default login flow")));
+        let description = flow
+            .description
+            .as_ref()
+            .map(|d| (d.as_str(), text(EXAMPLE, d.span)));
+        assert_eq!(
+            description,
+            Some(("Default login flow", "Default login flow"))
+        );
         assert_eq!(flow.stages.len(), 2);
         let post = &flow.stages[1];
         assert_eq!(post.name.value, "Post-Auth");
@@ -733,8 +773,14 @@ stage "Post-Auth" {                      # stage names: bare identifier or quote
         assert_eq!((tor.id.as_str(), tor.kind.as_str()), ("tor", "deny"));
         assert!(text(EXAMPLE, tor.span).starts_with("tor: deny"));
         assert!(text(EXAMPLE, tor.span).ends_with('}'));
-        let when = tor.when.as_ref().map(|w| (w.text.as_str(), text(EXAMPLE, w.span)));
-        assert_eq!(when, Some(("event.request.asn.is_tor", "event.request.asn.is_tor")));
+        let when = tor
+            .when
+            .as_ref()
+            .map(|w| (w.text.as_str(), text(EXAMPLE, w.span)));
+        assert_eq!(
+            when,
+            Some(("event.request.asn.is_tor", "event.request.asn.is_tor"))
+        );
         let reason = &tor.config[0];
         assert_eq!(reason.key.as_str(), "reason");
         assert_eq!(text(EXAMPLE, reason.value.span), "tor-exit-node-blocked");
@@ -753,7 +799,9 @@ stage "Post-Auth" {                      # stage names: bare identifier or quote
         let source = "flow f\nstage s {\n  b: branch when (  (a == \")\") || b == '(\\'' \n ) \n}";
         let flow = parse_ok(source);
         let when = &flow.stages[0].blocks[0].when;
-        let when = when.as_ref().map(|w| (w.text.as_str(), text(source, w.span)));
+        let when = when
+            .as_ref()
+            .map(|w| (w.text.as_str(), text(source, w.span)));
         let expected = "(a == \")\") || b == '(\\''";
         assert_eq!(when, Some((expected, expected)));
     }
@@ -771,11 +819,20 @@ stage s {
 }"#;
         let flow = parse_ok(source);
         let block = &flow.stages[0].blocks[0];
-        assert_eq!(block.config("s").and_then(ConfigValue::as_str), Some("a\"b\\cé😀\n"));
+        assert_eq!(
+            block.config("s").and_then(ConfigValue::as_str),
+            Some("a\"b\\cé😀\n")
+        );
         assert_eq!(block.config("n").and_then(ConfigValue::as_f64), Some(-1.25));
         assert_eq!(block.config("i").and_then(ConfigValue::as_f64), Some(0.0));
-        assert_eq!(block.config("t").map(|v| &v.kind), Some(&ConfigValueKind::Bool(true)));
-        assert_eq!(block.config("z").map(|v| &v.kind), Some(&ConfigValueKind::Null));
+        assert_eq!(
+            block.config("t").map(|v| &v.kind),
+            Some(&ConfigValueKind::Bool(true))
+        );
+        assert_eq!(
+            block.config("z").map(|v| &v.kind),
+            Some(&ConfigValueKind::Null)
+        );
         let list = block.config("l").map(ConfigValue::to_json);
         assert_eq!(list, Some(serde_json::json!([1.0, ["x", []], null])));
         let s = block.config("s").map(|v| text(source, v.span));
@@ -799,8 +856,14 @@ stage s {
         let flow = parse_ok("flow flowing stage stages { whence: when-x on_error on_errors }");
         assert_eq!(flow.name.value, "flowing");
         let block = &flow.stages[0].blocks[0];
-        assert_eq!((block.id.as_str(), block.kind.as_str()), ("whence", "when-x"));
-        assert_eq!(block.on_error.as_ref().map(Spanned::as_str), Some("on_errors"));
+        assert_eq!(
+            (block.id.as_str(), block.kind.as_str()),
+            ("whence", "when-x")
+        );
+        assert_eq!(
+            block.on_error.as_ref().map(Spanned::as_str),
+            Some("on_errors")
+        );
     }
 
     #[test]
@@ -815,7 +878,10 @@ stage s {
         assert!(d.message.starts_with("expected a value"), "{}", d.message);
 
         let d = parse_err("stage s {}");
-        assert_eq!(d.message, "expected `flow` and the flow's name, found `stage`");
+        assert_eq!(
+            d.message,
+            "expected `flow` and the flow's name, found `stage`"
+        );
         assert_eq!(d.span, Span::new(0, 5));
     }
 
@@ -855,7 +921,11 @@ stage s {
 
     #[test]
     fn deep_nesting_is_a_diagnostic_not_a_crash() {
-        let deep_list = format!("flow f stage s {{ b: t {{ k = {}{} }} }}", "[".repeat(40), "]".repeat(40));
+        let deep_list = format!(
+            "flow f stage s {{ b: t {{ k = {}{} }} }}",
+            "[".repeat(40),
+            "]".repeat(40)
+        );
         let d = parse_err(&deep_list);
         assert!(d.message.contains("nest"), "{}", d.message);
         // Far deeper than any stack allows: pest's stack guard turns it into an error.

@@ -3,6 +3,8 @@
 //! Parsing never panics and never resolves names: that is `graph`'s and `check`'s job.
 
 pub mod ast;
+pub mod dsl;
+pub mod print;
 pub mod schema;
 pub mod yaml;
 
@@ -29,11 +31,6 @@ impl Syntax {
 pub fn parse(source: &str, file: FileId, syntax: Syntax) -> Result<ast::Flow, Vec<Diagnostic>> {
     match syntax {
         Syntax::Yaml => yaml::parse(source, file),
-        Syntax::Dsl => Err(vec![Diagnostic::new(
-            crate::diagnostic::Code::DslSyntax,
-            file,
-            crate::span::Span::default(),
-            "the DSL front end is not built into this binary",
-        )]),
+        Syntax::Dsl => dsl::parse(source, file),
     }
 }

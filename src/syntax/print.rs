@@ -87,13 +87,19 @@ fn dsl_value(out: &mut String, value: &ConfigValue) {
 
 /// A name bare when the grammar reads it back as the same identifier, else quoted.
 fn dsl_name(name: &str) -> String {
-    if is_bare_name(name) { name.to_string() } else { dsl_string(name) }
+    if is_bare_name(name) {
+        name.to_string()
+    } else {
+        dsl_string(name)
+    }
 }
 
 /// Whether `name` matches the grammar's `ident` (and so is not a keyword).
 pub fn is_bare_name(name: &str) -> bool {
     let mut chars = name.chars();
-    let starts_well = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let starts_well = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     starts_well
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         && !matches!(name, "flow" | "stage" | "when" | "on_error")
@@ -253,7 +259,11 @@ fn yaml_scalar(out: &mut String, value: &ConfigValue) {
 
 /// A YAML string scalar: plain when that is unambiguous, else double-quoted.
 fn yaml_string(text: &str) -> String {
-    if is_plain_safe(text) { text.to_string() } else { yaml_double_quoted(text) }
+    if is_plain_safe(text) {
+        text.to_string()
+    } else {
+        yaml_double_quoted(text)
+    }
 }
 
 /// A condition: plain when safe; single-quoted when it holds `"` (so conditions full of
@@ -396,7 +406,10 @@ stages:
         let printed = to_dsl(&parse(EXAMPLE));
         assert_eq!(printed, CANONICAL_DSL);
         assert_eq!(to_dsl(&parse(&printed)), printed);
-        assert_eq!(parse(&printed).without_spans(), parse(EXAMPLE).without_spans());
+        assert_eq!(
+            parse(&printed).without_spans(),
+            parse(EXAMPLE).without_spans()
+        );
     }
 
     #[test]
@@ -421,21 +434,65 @@ stages:
         ];
         for (n, text) in cases {
             assert_eq!(number(n), text);
-            assert_eq!(text.parse::<f64>().ok().map(f64::to_bits), Some(n.to_bits()));
+            assert_eq!(
+                text.parse::<f64>().ok().map(f64::to_bits),
+                Some(n.to_bits())
+            );
         }
     }
 
     #[test]
     fn yaml_quotes_exactly_the_ambiguous_strings() {
         let quoted = [
-            "", "true", "False", "yes", "N", "null", "~", "1", "1.0", "0x1f", ".inf", "-1",
-            "- x", "a: b", "a:", "#x", "a #b", " lead", "trail ", "@x", "`x", "*x", "&x", "!x",
-            "|", ">", "%x", "'x", "\"x", "[x", "{x", "?x", ":x", "2024-01-01", "a\nb", "\u{85}",
+            "",
+            "true",
+            "False",
+            "yes",
+            "N",
+            "null",
+            "~",
+            "1",
+            "1.0",
+            "0x1f",
+            ".inf",
+            "-1",
+            "- x",
+            "a: b",
+            "a:",
+            "#x",
+            "a #b",
+            " lead",
+            "trail ",
+            "@x",
+            "`x",
+            "*x",
+            "&x",
+            "!x",
+            "|",
+            ">",
+            "%x",
+            "'x",
+            "\"x",
+            "[x",
+            "{x",
+            "?x",
+            ":x",
+            "2024-01-01",
+            "a\nb",
+            "\u{85}",
         ];
         for text in quoted {
             assert!(!is_plain_safe(text), "{text:?} must be quoted");
         }
-        for text in ["login", "Post-Auth", "a:b", "a#b", "Café ☕", "x [y] {z}", "O'Brien"] {
+        for text in [
+            "login",
+            "Post-Auth",
+            "a:b",
+            "a#b",
+            "Café ☕",
+            "x [y] {z}",
+            "O'Brien",
+        ] {
             assert!(is_plain_safe(text), "{text:?} can be plain");
         }
         assert_eq!(yaml_string("a\"b\n"), r#""a\"b\n""#);

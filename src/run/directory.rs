@@ -1,0 +1,87 @@
+//! The simulated user directory: users with ids, emails, phones, metadata, enrolled factors,
+//! argon2 password hashes and TOTP secrets, read from the workspace's users.yaml and from the
+//! event file's `directory`.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// `users.yaml`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryFile {
+    #[serde(default)]
+    pub users: Vec<DirectoryUser>,
+}
+
+/// One user as the directory stores it. Secrets (`password_hash`, `totp_secret`) never reach
+/// `event.user`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryUser {
+    /// Stable `usr_`-prefixed id.
+    pub id: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub email_verified: bool,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub phone_verified: bool,
+    #[serde(default)]
+    pub created_at: String,
+    #[serde(default)]
+    pub last_login_at: String,
+    /// argon2 PHC string (`authflow hash-password` makes one).
+    #[serde(default)]
+    pub password_hash: Option<String>,
+    /// Base32 TOTP secret.
+    #[serde(default)]
+    pub totp_secret: Option<String>,
+    #[serde(default)]
+    pub enrolled_factors: Vec<String>,
+    #[serde(default)]
+    pub app_metadata: Map<String, Value>,
+    #[serde(default)]
+    pub user_metadata: Map<String, Value>,
+    #[serde(default)]
+    pub identities: Vec<Value>,
+}
+
+impl DirectoryUser {
+    /// The user as `event.user` shows it.
+    pub fn public(&self) -> Value {
+        serde_json::json!({
+            "id": self.id,
+            "email": self.email,
+            "email_verified": self.email_verified,
+            "phone": self.phone,
+            "phone_verified": self.phone_verified,
+            "created_at": self.created_at,
+            "last_login_at": self.last_login_at,
+            "app_metadata": self.app_metadata,
+            "user_metadata": self.user_metadata,
+            "enrolled_factors": self.enrolled_factors,
+            "identities": self.identities,
+        })
+    }
+}
+
+/// All users a simulation can find.
+#[derive(Clone, Debug, Default)]
+pub struct Directory {
+    pub users: Vec<DirectoryUser>,
+}
+
+impl Directory {
+    /// The user whose email (case-insensitively), phone or id is `identifier`.
+    pub fn find(&self, identifier: &str) -> Option<&DirectoryUser> {
+        let identifier = identifier.trim();
+        self.users.iter().find(|u| {
+            u.email.eq_ignore_ascii_case(identifier)
+                || (!u.phone.is_empty() && u.phone == identifier)
+                || u.id == identifier
+        })
+    }
+}

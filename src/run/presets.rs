@@ -1,0 +1,54 @@
+//! Built-in event presets, as the console's Test pane offers them. Each is an event file
+//! (see `event`) shipped inside the binary.
+
+/// Name, one-line description, and the event file's JSON.
+pub static PRESETS: &[(&str, &str, &str)] = &[
+    (
+        "logged-in-us-user",
+        "Ada, a password user in San Francisco, with her directory entry and credentials",
+        include_str!("presets/logged-in-us-user.json"),
+    ),
+    (
+        "unauthenticated",
+        "A request with no identity and no credentials",
+        include_str!("presets/unauthenticated.json"),
+    ),
+    (
+        "tor-exit-node",
+        "Ada signing in from a Tor exit node",
+        include_str!("presets/tor-exit-node.json"),
+    ),
+    (
+        "vpn-datacenter",
+        "Ada signing in through a commercial VPN hosted in a datacenter",
+        include_str!("presets/vpn-datacenter.json"),
+    ),
+    (
+        "private-ip",
+        "Ada from a private (bogon) IP: empty geo fields, lat/long 0",
+        include_str!("presets/private-ip.json"),
+    ),
+    (
+        "mfa-enrolled-user",
+        "Grace, with a TOTP factor enrolled and a valid code at the simulated time",
+        include_str!("presets/mfa-enrolled-user.json"),
+    ),
+    (
+        "restricted-region",
+        "Ada signing in from Moscow (country RU)",
+        include_str!("presets/restricted-region.json"),
+    ),
+];
+
+/// The JSON of a preset by name.
+pub fn find(name: &str) -> Option<&'static str> {
+    PRESETS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, _, json)| *json)
+}
+
+/// Every preset name, for messages.
+pub fn names() -> Vec<&'static str> {
+    PRESETS.iter().map(|(n, _, _)| *n).collect()
+}

@@ -1,0 +1,91 @@
+//! The trace of one run: per block what happened, and the run's outcome. Serialised as the
+//! JSON that `authflow run --format json` prints and `.authflow/runs/` stores.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Allow,
+    Deny,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockStatus {
+    Completed,
+    Skipped,
+    Denied,
+    Failed,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogEntry {
+    pub level: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StateWrite {
+    pub key: String,
+    pub value: Value,
+}
+
+/// Why a custom action failed, located in its own file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    pub kind: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BlockTrace {
+    pub id: String,
+    pub stage: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// For Run Custom Action blocks, the action's slug (its state writes are `step.<slug>.*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    pub status: BlockStatus,
+    /// Why it was skipped, denied or failed; where a branch jumped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub elapsed_us: u64,
+    pub logs: Vec<LogEntry>,
+    pub state_writes: Vec<StateWrite>,
+    /// The app_metadata patch the block applied.
+    pub metadata: Map<String, Value>,
+    pub claims: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fetches: Vec<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Trace {
+    pub flow: String,
+    /// The event preset or file the run used.
+    pub event: String,
+    pub outcome: Outcome,
+    pub deny_reason: Option<String>,
+    pub blocks: Vec<BlockTrace>,
+    /// Final `step` outputs: slug -> key -> value.
+    pub state: Map<String, Value>,
+    pub claims: Map<String, Value>,
+    /// The user's app_metadata at the end of the run (empty when no user was looked up).
+    pub app_metadata: Map<String, Value>,
+    /// The signed session token, when the run was allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<String>,
+    pub authentication: Value,
+    pub elapsed_us: u64,
+}
