@@ -1,11 +1,165 @@
-//! Choosing the `ActionRunner` for a run: the JavaScript engine when this build has one.
+//! The composition root for custom actions: builds the JavaScript engine's `ActionSource`s
+//! from a workspace (resolving module pins and secret values) and adapts the engine to the
+//! simulator's `ActionRunner`.
 
 use super::simulate::{CommandError, Compiled};
-use crate::run::{ActionRunner, NoActions};
+use crate::catalog::api::Trigger;
+use crate::js::{self, ActionSource, Engine, EngineConfig, FetchPolicy, ModuleSource};
+use crate::run::trace::{Failure, LogEntry};
+use crate::run::{ActionRequest, ActionResult, ActionRunner};
+use crate::workspace::{Action, Workspace};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// Runs a workspace's actions in the engine.
+pub struct JsActions {
+    engine: Engine,
+    tenant: String,
+    sources: BTreeMap<String, ActionSource>,
+    limits: js::Limits,
+    allowlist: Vec<String>,
+}
 
 /// The runner for a compiled flow's custom actions.
-pub fn runner_for(_compiled: &Compiled) -> Result<Box<dyn ActionRunner>, CommandError> {
-    Ok(Box::new(NoActions(
-        "the JavaScript engine is not part of this build yet".into(),
-    )))
+pub fn runner_for(compiled: &Compiled) -> Result<Box<dyn ActionRunner>, CommandError> {
+    let ws = &compiled.loaded.ws;
+    let slugs: Vec<&String> = compiled.plan.actions.keys().collect();
+    Ok(Box::new(JsActions::new(
+        ws,
+        slugs.into_iter().map(String::as_str),
+    )?))
+}
+
+impl JsActions {
+    /// An engine and the sources of the named actions.
+    pub fn new<'a>(
+        ws: &Workspace,
+        slugs: impl IntoIterator<Item = &'a str>,
+    ) -> Result<JsActions, CommandError> {
+        let engine =
+            Engine::new(EngineConfig::default()).map_err(|e| CommandError::Usage(e.to_string()))?;
+        let sources = slugs
+            .into_iter()
+            .filter_map(|slug| {
+                ws.actions
+                    .get(slug)
+                    .map(|a| (slug.to_string(), action_source(ws, a)))
+            })
+            .collect();
+        Ok(JsActions {
+            engine,
+            tenant: ws.settings.tenant.id.clone(),
+            sources,
+            limits: ws.settings.limits,
+            allowlist: ws.settings.fetch_allowlist.clone(),
+        })
+    }
+}
+
+/// An action's code, its pinned modules' code and every secret value it may read.
+pub fn action_source(ws: &Workspace, action: &Action) -> ActionSource {
+    let secrets = |names: &[String]| {
+        names
+            .iter()
+            .map(|n| (n.clone(), ws.secret_value(n).unwrap_or_default()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let modules = action
+        .meta
+        .modules
+        .iter()
+        .filter_map(|(name, version)| {
+            let module = ws.modules.get(name)?;
+            let file = *module.versions.get(version)?;
+            Some(ModuleSource {
+                name: name.clone(),
+                version: version.to_string(),
+                file_name: ws.sources.path(file).display().to_string(),
+                code: ws.sources.text(file).to_string(),
+                secrets: secrets(&module.meta.secrets),
+            })
+        })
+        .collect();
+    ActionSource {
+        slug: action.slug.clone(),
+        file_name: ws.sources.path(action.code_file).display().to_string(),
+        code: ws.sources.text(action.code_file).to_string(),
+        trigger: match action.meta.trigger {
+            Trigger::Login => js::Trigger::Login,
+            Trigger::EventStream => js::Trigger::EventStream,
+        },
+        modules,
+        secrets: secrets(&action.meta.secrets),
+    }
+}
+
+impl ActionRunner for JsActions {
+    fn run_action(&self, request: ActionRequest) -> ActionResult {
+        let Some(source) = self.sources.get(request.slug) else {
+            return ActionResult {
+                failure: Some(Failure {
+                    kind: "unknown".into(),
+                    message: format!("no action `{}` in the workspace", request.slug),
+                    file: None,
+                    line: None,
+                    column: None,
+                }),
+                ..ActionResult::default()
+            };
+        };
+        let fetch = FetchPolicy {
+            allow_prefixes: self.allowlist.clone(),
+            responses: request
+                .fetch
+                .iter()
+                .map(|(url, r)| {
+                    let body = match &r.body {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    (
+                        url.clone(),
+                        js::RecordedResponse {
+                            status: r.status,
+                            headers: r.headers.clone(),
+                            body,
+                        },
+                    )
+                })
+                .collect(),
+        };
+        let input = js::ActionInput {
+            event: request.event,
+            limits: &self.limits,
+            fetch: &fetch,
+            clock_ms: request.now.saturating_mul(1000),
+        };
+        convert(self.engine.run(&self.tenant, source, input))
+    }
+}
+
+/// The engine's outcome in the simulator's terms.
+pub fn convert(outcome: js::ActionOutcome) -> ActionResult {
+    ActionResult {
+        logs: outcome
+            .logs
+            .into_iter()
+            .map(|l| LogEntry { level: serde_json::to_value(l.level).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(), message: l.message })
+            .collect(),
+        state_writes: outcome.state_writes,
+        metadata_patch: outcome.metadata_patch,
+        claims: outcome.claims,
+        denied: outcome.denied,
+        failure: outcome.failure.map(|f| Failure {
+            kind: match f.kind {
+                js::FailureKind::Limit(limit) => format!("limit: {}", limit.describe()),
+                other => serde_json::to_value(other).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| "failure".into()),
+            },
+            message: f.message,
+            file: f.file,
+            line: f.line,
+            column: f.column,
+        }),
+        fetches: outcome.fetches.into_iter().map(|f| json!({"url": f.url, "method": f.method, "status": f.status, "allowed": f.allowed})).collect(),
+    }
 }

@@ -91,6 +91,11 @@ enum Command {
         #[arg(long)]
         no_store: bool,
     },
+    /// Work with one custom action on its own.
+    Action {
+        #[command(subcommand)]
+        command: ActionCommand,
+    },
     /// Read back stored runs (the console's Recent Runs).
     Runs {
         #[command(subcommand)]
@@ -123,6 +128,19 @@ enum RunsCommand {
     /// Show one stored run by id (or `latest`).
     Show {
         id: String,
+        #[arg(long, value_enum, default_value_t = TraceFormat::Human)]
+        format: TraceFormat,
+    },
+}
+
+#[derive(Subcommand)]
+enum ActionCommand {
+    /// Run one action alone against an event, enabled or not (the console's Test pane):
+    /// Logs, State writes, Metadata (elapsed time).
+    Test {
+        slug: String,
+        #[arg(long, value_name = "PRESET|FILE")]
+        event: String,
         #[arg(long, value_enum, default_value_t = TraceFormat::Human)]
         format: TraceFormat,
     },
@@ -207,6 +225,14 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             expect,
             no_store,
         } => cmd_run(flow, workspace, &event, format, expect, no_store),
+        Command::Action {
+            command:
+                ActionCommand::Test {
+                    slug,
+                    event,
+                    format,
+                },
+        } => cmd_action_test(workspace, &slug, &event, format),
         Command::Runs { command } => cmd_runs(workspace, command),
         Command::Presets => {
             for (name, description, _) in crate::run::presets::PRESETS {
@@ -602,4 +628,102 @@ fn header_comment(text: &str) -> String {
         }
     }
     header
+}
+
+fn cmd_action_test(
+    workspace: Option<&std::path::Path>,
+    slug: &str,
+    event: &str,
+    format: TraceFormat,
+) -> Result<ExitCode, String> {
+    finish((|| {
+        let loaded = load::load(None, workspace)
+            .map_err(|e| simulate::CommandError::Usage(e.to_string()))?;
+        if loaded.ws.root.is_none() {
+            return Err(simulate::CommandError::Usage("`action test` runs inside a workspace (a directory with authflow.yaml), or give --workspace".into()));
+        }
+        let Some(action) = loaded.ws.actions.get(slug) else {
+            let hint = crate::catalog::closest(slug, loaded.ws.actions.keys().map(String::as_str))
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            return Err(simulate::CommandError::Usage(format!(
+                "the workspace has no action `{slug}`{hint}"
+            )));
+        };
+        let (name, sim) = simulate::load_event(event)?;
+        let runner = actions::JsActions::new(&loaded.ws, [slug])?;
+        let started = std::time::Instant::now();
+        let result = crate::run::ActionRunner::run_action(
+            &runner,
+            crate::run::ActionRequest {
+                slug,
+                event: &sim.event,
+                now: sim.now,
+                fetch: &sim.fetch,
+            },
+        );
+        let elapsed = started.elapsed();
+        let report = serde_json::json!({
+            "action": slug,
+            "enabled": action.meta.enabled,
+            "event": name,
+            "logs": result.logs,
+            "state_writes": result.state_writes.iter().map(|(k, v)| serde_json::json!({"key": k, "value": v})).collect::<Vec<_>>(),
+            "metadata": { "elapsed_ms": elapsed.as_secs_f64() * 1000.0, "app_metadata": result.metadata_patch, "claims": result.claims.iter().map(|(k, v)| serde_json::json!({"name": k, "value": v})).collect::<Vec<_>>() },
+            "denied": result.denied,
+            "failure": result.failure,
+            "fetches": result.fetches,
+        });
+        match format {
+            TraceFormat::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            ),
+            TraceFormat::Human => {
+                let state = if action.meta.enabled {
+                    "enabled"
+                } else {
+                    "disabled: flows skip it, the Test pane runs it"
+                };
+                println!("action {slug} ({state}) · event {name}");
+                println!("Logs");
+                if result.logs.is_empty() {
+                    println!("  (none)");
+                }
+                for log in &result.logs {
+                    println!("  {:<5} {}", log.level, log.message);
+                }
+                println!("State writes");
+                if result.state_writes.is_empty() {
+                    println!("  (none)");
+                }
+                for (k, v) in &result.state_writes {
+                    println!("  step.{slug}.{k} = {v}");
+                }
+                println!("Metadata");
+                println!("  elapsed: {:.2} ms", elapsed.as_secs_f64() * 1000.0);
+                for (k, v) in &result.metadata_patch {
+                    println!("  app_metadata.{k} = {v}");
+                }
+                for (k, v) in &result.claims {
+                    println!("  claim {k} = {v}");
+                }
+                if let Some(reason) = &result.denied {
+                    println!("Denied: {reason}");
+                }
+                if let Some(f) = &result.failure {
+                    let at = match (&f.file, f.line) {
+                        (Some(file), Some(line)) => format!(" at {file}:{line}"),
+                        _ => String::new(),
+                    };
+                    println!("Failed ({}): {}{at}", f.kind, f.message);
+                }
+            }
+        }
+        Ok(if result.failure.is_some() {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        })
+    })())
 }

@@ -644,14 +644,56 @@ impl<'n> Gen<'_> {
             &[BlockArg::Value(candidate)],
         );
         self.b.switch_to_block(bytes_block);
-        let constant = self.b.ins().iconst(types::I64, s.as_ptr() as i64);
-        let sig = self.sigs().bytes_eq;
-        let same = self
-            .call_helper(sig, af_bytes_eq as *const u8, &[word, constant, len])
-            .unwrap_or_else(|| self.b.ins().iconst(types::I8, 0));
+        let same = if s.len() <= 16 {
+            self.inline_bytes_equal(word, s.as_bytes())
+        } else {
+            let constant = self.b.ins().iconst(types::I64, s.as_ptr() as i64);
+            let sig = self.sigs().bytes_eq;
+            self.call_helper(sig, af_bytes_eq as *const u8, &[word, constant, len])
+                .unwrap_or_else(|| self.b.ins().iconst(types::I8, 0))
+        };
         self.b.ins().jump(merge, &[BlockArg::Value(same)]);
         self.b.switch_to_block(merge);
         result
+    }
+
+    /// Compares up to 16 bytes at `ptr` with `expected` using at most two loads, which may
+    /// overlap (three bytes are checked as bytes 0..2 and 1..3). Only called once the slot is
+    /// known to be a string of exactly `expected.len()` bytes, so every load is in bounds.
+    fn inline_bytes_equal(&mut self, ptr: ir::Value, expected: &[u8]) -> ir::Value {
+        let n = expected.len();
+        let pieces: &[(usize, usize)] = match n {
+            1 | 2 | 4 | 8 => &[(0, n)],
+            3 => &[(0, 2), (1, 2)],
+            5..=7 => &[(0, 4), (n - 4, 4)],
+            _ => &[(0, 8), (n - 8, 8)],
+        };
+        let flags = MemFlagsData::new().with_notrap().with_readonly();
+        let mut all = self.b.ins().iconst(types::I8, 1);
+        for &(offset, width) in pieces {
+            let chunk = &expected[offset..offset + width];
+            // The value a `width`-byte load of `chunk` yields on the host, which is the target.
+            let value = if cfg!(target_endian = "little") {
+                chunk
+                    .iter()
+                    .rev()
+                    .fold(0u64, |acc, byte| acc << 8 | u64::from(*byte))
+            } else {
+                chunk
+                    .iter()
+                    .fold(0u64, |acc, byte| acc << 8 | u64::from(*byte))
+            };
+            let ty = match width {
+                1 => types::I8,
+                2 => types::I16,
+                4 => types::I32,
+                _ => types::I64,
+            };
+            let loaded = self.b.ins().load(ty, flags, ptr, offset as i32);
+            let same = self.b.ins().icmp_imm_u(IntCC::Equal, loaded, value as i64);
+            all = self.b.ins().band(all, same);
+        }
+        all
     }
 
     fn member(&mut self, needle: CVal<'n>, list: CVal<'n>) -> ir::Value {

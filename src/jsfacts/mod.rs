@@ -24,13 +24,11 @@ pub const MAX_SOURCE_BYTES: usize = 256 << 10;
 /// The parser (oxc has no depth limit) and the fact collector both recurse once per nesting
 /// level, and a nesting level costs at least one byte of source, so the stack needed grows
 /// linearly with the source's length. The worst pattern measured, `[[[[…` on an unoptimised
-/// build, needs about 2.5 KiB per byte; this keeps a threefold margin. The stack is only
-/// reserved address space: pages are committed as the recursion touches them.
+/// build, needs about 2.5 KiB per byte; this keeps a threefold margin.
 const STACK_BYTES_PER_SOURCE_BYTE: usize = 8 << 10;
 
-/// Inputs this short run on the caller's thread: even at the worst measured cost they need
-/// under 400 KiB of stack, which any thread has.
-const INLINE_SOURCE_BYTES: usize = 128;
+/// Stack for the analysis' fixed frames, on top of the per-byte share.
+const STACK_BASE_BYTES: usize = 256 << 10;
 
 /// Every fact [`analyze`] found in one action source, each list in source order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -198,8 +196,8 @@ pub struct SecretRead {
 
 /// Parses `source` as a CommonJS script and collects every [`ActionFacts`] list.
 ///
-/// Never panics. Sources over [`MAX_SOURCE_BYTES`] yield a single syntax error. Deeply nested
-/// inputs are analysed on a helper thread whose stack is sized from the source's length, so a
+/// Never panics. Sources over [`MAX_SOURCE_BYTES`] yield a single syntax error. The analysis
+/// runs on a stack sized from the source's length (the caller's own when it has room), so a
 /// pathological nesting cannot overflow the caller's stack.
 pub fn analyze(source: &str) -> ActionFacts {
     if source.len() > MAX_SOURCE_BYTES {
@@ -215,33 +213,25 @@ pub fn analyze(source: &str) -> ActionFacts {
             ..ActionFacts::default()
         };
     }
-    if source.len() <= INLINE_SOURCE_BYTES {
-        return analyze_on_this_thread(source);
-    }
-    let stack = (source.len() * STACK_BYTES_PER_SOURCE_BYTE).max(2 << 20);
-    let worker = std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name("jsfacts".into())
-            .stack_size(stack)
-            .spawn_scoped(scope, || analyze_on_this_thread(source))
-            .map(|handle| handle.join())
+    // When the caller's stack has room for the worst nesting this source could hold, the
+    // analysis runs in place; otherwise stacker maps a fresh stack of that size (reserved
+    // address space, committed only as the recursion touches it) and runs it there. A failed
+    // mapping panics inside stacker; it is caught so that the caller still gets an answer.
+    let needed = STACK_BASE_BYTES + source.len() * STACK_BYTES_PER_SOURCE_BYTE;
+    let analysed = std::panic::catch_unwind(|| {
+        stacker::maybe_grow(needed, needed, || analyze_in_place(source))
     });
-    match worker {
-        Ok(Ok(facts)) => facts,
-        // The thread could not start (no memory for its stack) or died: the caller still
-        // gets an answer, never a panic.
-        Ok(Err(_)) | Err(_) => ActionFacts {
-            syntax_errors: vec![JsSyntaxError {
-                message: "the action source could not be analysed".into(),
-                span: Span::new(0, 0),
-                help: None,
-            }],
-            ..ActionFacts::default()
-        },
-    }
+    analysed.unwrap_or_else(|_| ActionFacts {
+        syntax_errors: vec![JsSyntaxError {
+            message: "the action source could not be analysed: no memory for its stack".into(),
+            span: Span::new(0, 0),
+            help: None,
+        }],
+        ..ActionFacts::default()
+    })
 }
 
-fn analyze_on_this_thread(source: &str) -> ActionFacts {
+fn analyze_in_place(source: &str) -> ActionFacts {
     let allocator = Allocator::default();
     // Actions run as CommonJS function bodies, so a top-level `return` is legal.
     let options = ParseOptions {

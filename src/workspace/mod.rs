@@ -31,9 +31,10 @@ pub struct Settings {
     /// from `AUTHFLOW_SECRET_<NAME>` or the untracked `.authflow/secrets.yaml`.
     #[serde(default)]
     pub secrets: Vec<String>,
-    /// Per-action-run limits.
+    /// Per-action-run limits (CPU and wall time, heap, log/state/metadata/claim sizes, fetches).
     #[serde(default)]
-    pub limits: LimitSettings,
+    #[schemars(with = "serde_json::Value")]
+    pub limits: crate::js::Limits,
     /// The user directory used by simulations (default `users.yaml`).
     #[serde(default)]
     pub users: Option<String>,
@@ -56,46 +57,6 @@ impl Default for TenantSettings {
             id: "ten_local".into(),
             name: "Local tenant".into(),
             slug: "local".into(),
-        }
-    }
-}
-
-/// Limits on one custom action run. Every one is enforced whatever the script does.
-#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct LimitSettings {
-    /// CPU time in milliseconds.
-    pub cpu_ms: u64,
-    /// Wall-clock time in milliseconds (includes waiting on promises).
-    pub wall_ms: u64,
-    /// JavaScript heap size in mebibytes.
-    pub heap_mib: u64,
-    /// Number of `api.log` lines.
-    pub log_lines: usize,
-    /// Total bytes of log messages.
-    pub log_bytes: usize,
-    /// Total bytes of state writes (JSON-encoded).
-    pub state_bytes: usize,
-    /// Total bytes of app metadata patches and custom claims (JSON-encoded).
-    pub metadata_bytes: usize,
-    /// Number of `api.fetch` calls.
-    pub fetch_count: usize,
-    /// Bytes of one fetch response body.
-    pub fetch_response_bytes: usize,
-}
-
-impl Default for LimitSettings {
-    fn default() -> LimitSettings {
-        LimitSettings {
-            cpu_ms: 50,
-            wall_ms: 200,
-            heap_mib: 32,
-            log_lines: 100,
-            log_bytes: 16 * 1024,
-            state_bytes: 16 * 1024,
-            metadata_bytes: 16 * 1024,
-            fetch_count: 5,
-            fetch_response_bytes: 256 * 1024,
         }
     }
 }
