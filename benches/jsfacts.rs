@@ -55,7 +55,7 @@ async function rule{index}(event, api, score) {{
 }
 
 /// About 300 lines: a module require, eleven rules and a handler that runs them.
-fn large_action() -> String {
+pub fn large_action() -> String {
     let mut out = String::from("const logger = require('actions:logger');\n");
     for index in 0..11 {
         rule(&mut out, index);

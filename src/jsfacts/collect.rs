@@ -218,18 +218,22 @@ fn is_identifier(expression: &Expression<'_>, name: &str) -> bool {
 }
 
 /// The text of a string literal or of a template literal without substitutions.
-fn static_string(expression: &Expression<'_>) -> Option<String> {
+fn static_str<'s>(expression: &'s Expression<'_>) -> Option<&'s str> {
     match strip_parens(expression) {
-        Expression::StringLiteral(literal) => Some(literal.value.to_string()),
+        Expression::StringLiteral(literal) => Some(literal.value.as_str()),
         Expression::TemplateLiteral(template) if template.expressions.is_empty() => template
             .quasis
             .first()?
             .value
             .cooked
             .as_ref()
-            .map(ToString::to_string),
+            .map(|cooked| cooked.as_str()),
         _ => None,
     }
+}
+
+fn static_string(expression: &Expression<'_>) -> Option<String> {
+    static_str(expression).map(str::to_string)
 }
 
 /// The static text a string-building expression is known to start with.
@@ -263,7 +267,7 @@ enum Link<'s, 'a> {
     /// `.name`, `["name"]`, or a dynamic member (`name == None`) whose key, if any, the walk
     /// must still visit.
     Member {
-        name: Option<String>,
+        name: Option<&'s str>,
         optional: bool,
         span: oxc_span::Span,
         key: Option<&'s Expression<'a>>,
@@ -304,7 +308,7 @@ impl Chain<'_, '_> {
             .map_while(|link| match link {
                 Link::Member {
                     name: Some(name), ..
-                } => Some(name.as_str()),
+                } => Some(*name),
                 _ => None,
             })
             .collect()
@@ -324,7 +328,7 @@ impl Chain<'_, '_> {
 }
 
 fn member_link<'s, 'a>(
-    property: Option<String>,
+    property: Option<&'s str>,
     optional: bool,
     span: oxc_span::Span,
     key: Option<&'s Expression<'a>>,
@@ -345,7 +349,7 @@ fn flatten<'s, 'a>(mut expression: &'s Expression<'a>) -> Chain<'s, 'a> {
             Expression::ParenthesizedExpression(inner) => expression = &inner.expression,
             Expression::StaticMemberExpression(member) => {
                 links.push(member_link(
-                    Some(member.property.name.to_string()),
+                    Some(member.property.name.as_str()),
                     member.optional,
                     member.span,
                     None,
@@ -353,7 +357,7 @@ fn flatten<'s, 'a>(mut expression: &'s Expression<'a>) -> Chain<'s, 'a> {
                 expression = &member.object;
             }
             Expression::ComputedMemberExpression(member) => {
-                let name = static_string(&member.expression);
+                let name = static_str(&member.expression);
                 links.push(member_link(
                     name,
                     member.optional,
@@ -378,7 +382,7 @@ fn flatten<'s, 'a>(mut expression: &'s Expression<'a>) -> Chain<'s, 'a> {
                 ChainElement::TSNonNullExpression(inner) => expression = &inner.expression,
                 ChainElement::StaticMemberExpression(member) => {
                     links.push(member_link(
-                        Some(member.property.name.to_string()),
+                        Some(member.property.name.as_str()),
                         member.optional,
                         member.span,
                         None,
@@ -386,7 +390,7 @@ fn flatten<'s, 'a>(mut expression: &'s Expression<'a>) -> Chain<'s, 'a> {
                     expression = &member.object;
                 }
                 ChainElement::ComputedMemberExpression(member) => {
-                    let name = static_string(&member.expression);
+                    let name = static_str(&member.expression);
                     links.push(member_link(
                         name,
                         member.optional,
@@ -505,6 +509,17 @@ impl<'s, 'a> Collector<'s, 'a> {
 
     /// Records every fact one outermost chain carries.
     fn record_chain(&mut self, chain: &Chain<'_, '_>) {
+        let Some(root) = chain.root_name() else {
+            return;
+        };
+        let interesting = matches!(root, "event" | "api" | "actions" | "fetch" | "require")
+            || (self.in_handler
+                && (self.handler_event.as_deref() == Some(root)
+                    || self.handler_api.as_deref() == Some(root)))
+            || self.aliases.contains_key(root);
+        if !interesting {
+            return;
+        }
         if let Some(read) = self.resolve(chain) {
             if read.path.len() >= 2 && read.path[0] == "secrets" {
                 self.facts.secret_reads.push(SecretRead {

@@ -18,9 +18,14 @@ use pest::iterators::Pair;
 /// lowering's recursion (and every later pass over values) shallow on hostile input.
 pub const MAX_LIST_DEPTH: usize = 32;
 
-#[derive(pest_derive::Parser)]
-#[grammar = "grammar/flow.pest"]
-struct FlowParser;
+/// The pest parser, in a module of its own so that its generated `Rule` enum stays private.
+mod grammar {
+    #[derive(pest_derive::Parser)]
+    #[grammar = "grammar/flow.pest"]
+    pub struct FlowParser;
+}
+
+use grammar::{FlowParser, Rule};
 
 /// Parses a flow file written in the DSL.
 pub fn parse(source: &str, file: FileId) -> Result<Flow, Vec<Diagnostic>> {
@@ -804,6 +809,18 @@ stage "Post-Auth" {                      # stage names: bare identifier or quote
             .map(|w| (w.text.as_str(), text(source, w.span)));
         let expected = "(a == \")\") || b == '(\\''";
         assert_eq!(when, Some((expected, expected)));
+    }
+
+    #[test]
+    fn hash_inside_a_condition_is_text_and_a_bom_is_skipped() {
+        let source = "\u{feff}flow f # c\nstage s { b: t when (# not a comment\n  x) # c\n}";
+        let flow = parse_ok(source);
+        let when = flow.stages[0].blocks[0]
+            .when
+            .as_ref()
+            .map(|w| w.text.as_str());
+        assert_eq!(when, Some("# not a comment\n  x"));
+        assert_eq!(text(source, flow.name.span), "f");
     }
 
     #[test]
