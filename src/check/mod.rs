@@ -190,19 +190,20 @@ fn gather_reads(cx: &mut Context) {
             && let (Some(action), Some(facts)) = (cx.ws.actions.get(slug), cx.actions.get(slug))
         {
             for read in &facts.event_reads {
+                if read.path.first().is_some_and(|p| p == "secrets") {
+                    continue;
+                }
+                let keep = leaf_prefix(&read.path);
                 let mut segments = vec![Segment {
                     name: "event".into(),
                     span: read.span,
                     optional: false,
                 }];
-                segments.extend(read.path.iter().map(|name| Segment {
+                segments.extend(read.path[..keep].iter().map(|name| Segment {
                     name: name.clone(),
                     span: read.span,
                     optional: false,
                 }));
-                if read.path.first().is_some_and(|p| p == "secrets") {
-                    continue;
-                }
                 reads.push(FieldRead {
                     block: i,
                     origin: ReadOrigin::Action,
@@ -215,6 +216,15 @@ fn gather_reads(cx: &mut Context) {
         }
     }
     cx.reads = reads;
+}
+
+/// How many leading segments of an action's read name an event field: past a catalogued leaf
+/// a chain reads a property of the value (`email.length` through an alias), not a field.
+fn leaf_prefix(path: &[String]) -> usize {
+    use crate::catalog::event::{FieldLookup, FieldType, lookup};
+    (1..=path.len())
+        .find(|&n| matches!(lookup(&path[..n]), FieldLookup::Field(f) if !matches!(f.ty, FieldType::Group | FieldType::Record)))
+        .unwrap_or(path.len())
 }
 
 /// The fact a field's availability depends on, if any.
