@@ -6,6 +6,7 @@
 pub mod api;
 pub mod blocks;
 pub mod event;
+pub mod types_dts;
 
 /// The candidate closest to `wanted` by edit distance, if it is close enough to be a likely
 /// typo (at most a third of the longer name, and at most 3 edits).

@@ -105,6 +105,8 @@ enum Command {
     Presets,
     /// Hash a password (read from standard input) as an argon2id PHC string for users.yaml.
     HashPassword,
+    /// Print a TypeScript declaration file of `event` and `api`, for editors.
+    Types,
     /// Print the documentation of a diagnostic code, or of every check with --all.
     Explain {
         code: Option<String>,
@@ -241,6 +243,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::HashPassword => cmd_hash_password(),
+        Command::Types => {
+            print!("{}", crate::catalog::types_dts::declarations());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
