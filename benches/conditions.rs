@@ -34,7 +34,7 @@ impl FieldTypes for BenchCatalogue {
 
 type HandWritten = fn(&[Option<&Value>]) -> bool;
 
-fn as_str<'a>(value: Option<&'a Value>) -> Option<&'a str> {
+fn as_str(value: Option<&Value>) -> Option<&str> {
     value.and_then(Value::as_str)
 }
 

@@ -298,11 +298,16 @@ const STRINGS: &[&str] = &[
     "A",
     "US",
     "us",
+    "x.co",
+    "admin",
+    "abcdef",
+    "abcdefg",
     "admin@x.com",
     "Admin@X.com",
     "ß",
     "İx",
     "password",
+    "admin.ops@example.com",
 ];
 const NUMBERS: &[f64] = &[0.0, 1.0, -1.0, 70.0, 70.5, 100.0, -0.0];
 

@@ -384,10 +384,11 @@ struct Gen<'f> {
 impl<'n> Gen<'_> {
     fn node(&mut self, node: &'n Node) -> CVal<'n> {
         // A sub-tree that reads no input is evaluated now by the reference interpreter.
-        if !matches!(node, Node::Const(_)) && node.is_constant() {
-            if let Val::Bool(b) = eval_node(node, &[]) {
-                return CVal::Bool(self.b.ins().iconst(types::I8, i64::from(b)));
-            }
+        if !matches!(node, Node::Const(_))
+            && node.is_constant()
+            && let Val::Bool(b) = eval_node(node, &[])
+        {
+            return CVal::Bool(self.b.ins().iconst(types::I8, i64::from(b)));
         }
         match node {
             Node::Const(constant) => CVal::Const(ConstRef::from_const(constant)),

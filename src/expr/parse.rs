@@ -200,11 +200,9 @@ fn build_path(pair: Pair<'_, Rule>) -> FieldPath {
                 span: pair_span(&child),
                 optional: false,
             }),
-            Rule::chain => {
-                if child.as_str() == "?." {
-                    if let Some(last) = segments.last_mut() {
-                        last.optional = true;
-                    }
+            Rule::chain if child.as_str() == "?." => {
+                if let Some(last) = segments.last_mut() {
+                    last.optional = true;
                 }
             }
             _ => {}

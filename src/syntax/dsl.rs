@@ -124,7 +124,22 @@ impl Lower {
             match pair.as_rule() {
                 Rule::block_id => result.id = self.name(pair),
                 Rule::block_type => result.kind = self.name(pair),
-                Rule::condition => result.when = condition(pair),
+                Rule::condition => {
+                    let quoted = pair
+                        .clone()
+                        .into_inner()
+                        .find(|p| p.as_rule() == Rule::string);
+                    result.when = match quoted {
+                        Some(string) => {
+                            let text = self.string(string);
+                            Some(Condition {
+                                text: text.value,
+                                span: text.span,
+                            })
+                        }
+                        None => condition(pair),
+                    };
+                }
                 Rule::on_error => {
                     result.on_error = pair
                         .into_inner()

@@ -43,9 +43,8 @@ fn dsl_block(out: &mut String, block: &Block) {
     out.push_str(": ");
     out.push_str(&dsl_name(&block.kind.value));
     if let Some(when) = &block.when {
-        out.push_str(" when (");
-        out.push_str(&when.text);
-        out.push(')');
+        out.push_str(" when ");
+        out.push_str(&dsl_condition(&when.text));
     }
     if let Some(on_error) = &block.on_error {
         out.push_str(" on_error ");
@@ -82,6 +81,24 @@ fn dsl_value(out: &mut String, value: &ConfigValue) {
             }
             out.push(']');
         }
+    }
+}
+
+/// A condition in parentheses when the DSL reads that back as the same text (balanced
+/// parentheses outside string literals, no surrounding whitespace, not empty), else as a
+/// string literal, so that any condition YAML can hold survives conversion.
+fn dsl_condition(text: &str) -> String {
+    let probe = format!("flow f\nstage s {{\n  b: t when ({text})\n}}\n");
+    let verbatim = !text.is_empty()
+        && text.trim_matches([' ', '\t', '\r', '\n']) == text
+        && super::dsl::parse(&probe, crate::diagnostic::FileId(0))
+            .ok()
+            .and_then(|flow| flow.stages.first()?.blocks.first()?.when.clone())
+            .is_some_and(|when| when.text == text);
+    if verbatim {
+        format!("({text})")
+    } else {
+        dsl_string(text)
     }
 }
 
