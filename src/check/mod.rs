@@ -94,7 +94,7 @@ pub fn check_flow(
         (rule.run)(&mut cx);
     }
     let mut diagnostics = cx.diagnostics;
-    diagnostics.sort_by(|a, b| (a.file, a.span.start, a.code).cmp(&(b.file, b.span.start, b.code)));
+    diagnostics.sort_by_key(|d| (d.file, d.span.start, d.code));
     diagnostics.dedup();
     diagnostics
 }

@@ -21,7 +21,7 @@ pub fn run(cx: &mut Context) {
         let Some(available) = &cx.available[read.block] else {
             continue;
         };
-        if !cx.flow_actions.iter().any(|s| *s == slug.name) {
+        if !cx.flow_actions.contains(&slug.name) {
             if read.origin != ReadOrigin::Condition {
                 let mut d = Diagnostic::new(
                     Code::UnknownField,
@@ -57,7 +57,7 @@ pub fn run(cx: &mut Context) {
                     .collect()
             })
             .unwrap_or_default();
-        let help = if writes.iter().any(|w| *w == key.name) {
+        let help = if writes.contains(&key.name) {
             let enabled = cx
                 .ws
                 .actions
