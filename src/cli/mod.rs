@@ -4,6 +4,18 @@
 //! `--expect allow`), 2 for usage and I/O errors. Commands write nothing half-way: output
 //! files are written whole after every check passed.
 
+/// `print!` that ends the process quietly when standard output is closed (`| head`), instead
+/// of panicking on a broken pipe.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::cli::write_stdout(&format!($($arg)*)) };
+}
+
+/// `println!` with `out!`'s broken-pipe handling.
+macro_rules! outln {
+    () => { $crate::cli::write_stdout("\n") };
+    ($($arg:tt)*) => { $crate::cli::write_stdout(&format!("{}\n", format!($($arg)*))) };
+}
+
 pub mod actions;
 pub mod load;
 pub mod render;
@@ -208,7 +220,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Check { path, format } => cmd_check(path, workspace, format),
         Command::Graph { flow, format } => cmd_graph(flow, workspace, format),
         Command::Schema { kind } => {
-            println!("{}", schema(kind));
+            outln!("{}", schema(kind));
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain { code, all } => cmd_explain(code, all),
@@ -238,13 +250,13 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Runs { command } => cmd_runs(workspace, command),
         Command::Presets => {
             for (name, description, _) in crate::run::presets::PRESETS {
-                println!("{name:<20} {description}");
+                outln!("{name:<20} {description}");
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::HashPassword => cmd_hash_password(),
         Command::Types => {
-            print!("{}", crate::catalog::types_dts::declarations());
+            out!("{}", crate::catalog::types_dts::declarations());
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -257,7 +269,7 @@ fn cmd_check(
 ) -> Result<ExitCode, String> {
     let color = std::io::stdout().is_terminal();
     let (text, errors) = check_report(path.as_deref(), workspace, format, color)?;
-    print!("{text}");
+    out!("{text}");
     Ok(if errors {
         ExitCode::from(1)
     } else {
@@ -323,7 +335,7 @@ fn cmd_graph(
 ) -> Result<ExitCode, String> {
     let loaded = load::load(Some(&flow), workspace).map_err(|e| e.to_string())?;
     let Some((_, Some(parsed))) = loaded.flows.first() else {
-        print!(
+        out!(
             "{}",
             render(
                 &loaded.ws.sources,
@@ -335,7 +347,7 @@ fn cmd_graph(
         return Ok(ExitCode::from(1));
     };
     let graph = crate::graph::FlowGraph::build(parsed);
-    print!(
+    out!(
         "{}",
         match format {
             GraphFormat::Dot => crate::graph::draw::dot(&graph),
@@ -347,7 +359,7 @@ fn cmd_graph(
 
 fn cmd_explain(code: Option<String>, all: bool) -> Result<ExitCode, String> {
     if all || code.is_none() {
-        print!("{}", check::rules::docs_markdown());
+        out!("{}", check::rules::docs_markdown());
         return Ok(ExitCode::SUCCESS);
     }
     let wanted = code.unwrap_or_default().to_uppercase();
@@ -360,7 +372,7 @@ fn cmd_explain(code: Option<String>, all: bool) -> Result<ExitCode, String> {
         ));
     };
     let info = code.info();
-    println!(
+    outln!(
         "{} ({}), {:?} by default: {}",
         code.as_str(),
         info.name,
@@ -368,9 +380,11 @@ fn cmd_explain(code: Option<String>, all: bool) -> Result<ExitCode, String> {
         info.summary
     );
     if let Some(rule) = check::rules::RULES.iter().find(|r| r.codes.contains(code)) {
-        println!(
+        outln!(
             "\nWhat it does. {}\n\nWhy it matters. {}\n\nExample:\n{}",
-            rule.doc.what, rule.doc.why, rule.doc.example
+            rule.doc.what,
+            rule.doc.why,
+            rule.doc.example
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -400,7 +414,7 @@ fn finish(result: Result<ExitCode, simulate::CommandError>) -> Result<ExitCode, 
         Ok(code) => Ok(code),
         Err(simulate::CommandError::Usage(message)) => Err(message),
         Err(simulate::CommandError::Diagnostics(text)) => {
-            print!("{text}");
+            out!("{text}");
             Ok(ExitCode::from(1))
         }
     }
@@ -424,7 +438,7 @@ fn cmd_compile(
                         simulate::CommandError::Usage(format!("{}: {e}", path.display()))
                     })?;
             }
-            None => println!("{json}"),
+            None => outln!("{json}"),
         }
         Ok(ExitCode::SUCCESS)
     })())
@@ -444,8 +458,8 @@ fn cmd_run(
         let engine = actions::runner_for(&compiled)?;
         let trace = simulate::simulate(&compiled, &name, &sim, engine.as_ref())?;
         match format {
-            TraceFormat::Human => print!("{}", trace_view::render(&trace)),
-            TraceFormat::Json => println!(
+            TraceFormat::Human => out!("{}", trace_view::render(&trace)),
+            TraceFormat::Json => outln!(
                 "{}",
                 serde_json::to_string_pretty(&trace).unwrap_or_default()
             ),
@@ -454,7 +468,7 @@ fn cmd_run(
             let dir = simulate::runs_dir(compiled.loaded.ws.root.as_deref());
             match simulate::store_run(&dir, &trace) {
                 Ok(path) if format == TraceFormat::Human => {
-                    println!("stored as {}", path.display())
+                    outln!("stored as {}", path.display())
                 }
                 Ok(_) => {}
                 Err(e) => eprintln!("warning: the run was not stored: {e}"),
@@ -483,7 +497,7 @@ fn cmd_runs(workspace: Option<&std::path::Path>, command: RunsCommand) -> Result
     match command {
         RunsCommand::List => {
             if runs.is_empty() {
-                println!("no runs stored in {}", dir.display());
+                outln!("no runs stored in {}", dir.display());
             }
             for (id, trace) in &runs {
                 let outcome = match trace.outcome {
@@ -492,7 +506,7 @@ fn cmd_runs(workspace: Option<&std::path::Path>, command: RunsCommand) -> Result
                         format!("deny ({})", trace.deny_reason.as_deref().unwrap_or(""))
                     }
                 };
-                println!(
+                outln!(
                     "{id}  {}  {}  {}  {} blocks  {} µs",
                     trace.flow,
                     trace.event,
@@ -516,8 +530,8 @@ fn cmd_runs(workspace: Option<&std::path::Path>, command: RunsCommand) -> Result
                 ));
             };
             match format {
-                TraceFormat::Human => print!("{}", trace_view::render(trace)),
-                TraceFormat::Json => println!(
+                TraceFormat::Human => out!("{}", trace_view::render(trace)),
+                TraceFormat::Json => outln!(
                     "{}",
                     serde_json::to_string_pretty(trace).unwrap_or_default()
                 ),
@@ -538,7 +552,7 @@ fn cmd_hash_password() -> Result<ExitCode, String> {
     }
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| e.to_string())?;
-    println!("{}", crate::run::crypto::hash_password(password, &salt)?);
+    outln!("{}", crate::run::crypto::hash_password(password, &salt)?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -580,7 +594,7 @@ fn cmd_fmt(
         }
     }
     if !diagnostics.is_empty() {
-        print!(
+        out!(
             "{}",
             render::human(&sources, &diagnostics, std::io::stdout().is_terminal())
         );
@@ -590,14 +604,14 @@ fn cmd_fmt(
     for (path, file, converted, formatted) in outputs {
         if check {
             if converted || formatted != sources.text(file) {
-                println!("{} is not canonical", path.display());
+                outln!("{} is not canonical", path.display());
                 changed = true;
             }
             continue;
         }
         match (&output, converted || stdout) {
             (Some(out), _) => write_whole(out, &formatted)?,
-            (None, true) => print!("{formatted}"),
+            (None, true) => out!("{formatted}"),
             (None, false) => {
                 if formatted != sources.text(file) {
                     write_whole(&path, &formatted)?;
@@ -681,7 +695,7 @@ fn cmd_action_test(
             "fetches": result.fetches,
         });
         match format {
-            TraceFormat::Json => println!(
+            TraceFormat::Json => outln!(
                 "{}",
                 serde_json::to_string_pretty(&report).unwrap_or_default()
             ),
@@ -691,38 +705,38 @@ fn cmd_action_test(
                 } else {
                     "disabled: flows skip it, the Test pane runs it"
                 };
-                println!("action {slug} ({state}) · event {name}");
-                println!("Logs");
+                outln!("action {slug} ({state}) · event {name}");
+                outln!("Logs");
                 if result.logs.is_empty() {
-                    println!("  (none)");
+                    outln!("  (none)");
                 }
                 for log in &result.logs {
-                    println!("  {:<5} {}", log.level, log.message);
+                    outln!("  {:<5} {}", log.level, log.message);
                 }
-                println!("State writes");
+                outln!("State writes");
                 if result.state_writes.is_empty() {
-                    println!("  (none)");
+                    outln!("  (none)");
                 }
                 for (k, v) in &result.state_writes {
-                    println!("  step.{slug}.{k} = {v}");
+                    outln!("  step.{slug}.{k} = {v}");
                 }
-                println!("Metadata");
-                println!("  elapsed: {:.2} ms", elapsed.as_secs_f64() * 1000.0);
+                outln!("Metadata");
+                outln!("  elapsed: {:.2} ms", elapsed.as_secs_f64() * 1000.0);
                 for (k, v) in &result.metadata_patch {
-                    println!("  app_metadata.{k} = {v}");
+                    outln!("  app_metadata.{k} = {v}");
                 }
                 for (k, v) in &result.claims {
-                    println!("  claim {k} = {v}");
+                    outln!("  claim {k} = {v}");
                 }
                 if let Some(reason) = &result.denied {
-                    println!("Denied: {reason}");
+                    outln!("Denied: {reason}");
                 }
                 if let Some(f) = &result.failure {
                     let at = match (&f.file, f.line) {
                         (Some(file), Some(line)) => format!(" at {file}:{line}"),
                         _ => String::new(),
                     };
-                    println!("Failed ({}): {}{at}", f.kind, f.message);
+                    outln!("Failed ({}): {}{at}", f.kind, f.message);
                 }
             }
         }
@@ -732,4 +746,20 @@ fn cmd_action_test(
             ExitCode::SUCCESS
         })
     })())
+}
+
+/// Writes to standard output; a closed pipe ends the process with success, as `head` expects.
+pub fn write_stdout(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(2);
+    }
 }
