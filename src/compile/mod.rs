@@ -142,10 +142,12 @@ pub fn compile(ws: &Workspace, file: FileId, flow: &Flow) -> Result<Plan, Vec<Di
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(lower(ws, file, flow))
+    lower(ws, file, flow).map_err(|d| vec![d])
 }
 
-fn lower(ws: &Workspace, file: FileId, flow: &Flow) -> Plan {
+/// Lowers a checked flow. The errors are unreachable for flows that passed the checks; they
+/// exist so that a gap in the checks surfaces as a diagnostic, never as a panic.
+fn lower(ws: &Workspace, file: FileId, flow: &Flow) -> Result<Plan, Diagnostic> {
     let graph = FlowGraph::build(flow);
     let mut actions = BTreeMap::new();
     let blocks = graph
@@ -153,9 +155,18 @@ fn lower(ws: &Workspace, file: FileId, flow: &Flow) -> Plan {
         .iter()
         .map(|info| {
             let block = info.block;
+            let internal = |what: &str| {
+                Diagnostic::new(
+                    crate::diagnostic::Code::InvalidConfig,
+                    file,
+                    block.id.span,
+                    format!("block `{}` cannot be compiled: {what}", block.id.value),
+                )
+                .help("this is a gap in authflow's checks; please report it with the flow file")
+            };
             let ty = info
                 .ty
-                .expect("checked flows have only catalogued block types");
+                .ok_or_else(|| internal("its type is not in the block catalogue"))?;
             let text = |key: &str| {
                 block
                     .config(key)
@@ -199,7 +210,7 @@ fn lower(ws: &Workspace, file: FileId, flow: &Flow) -> Plan {
                 "branch" => Op::Branch {
                     to: info
                         .jump_to
-                        .expect("checked branches have a forward target"),
+                        .ok_or_else(|| internal("the branch has no forward target"))?,
                 },
                 "deny" => Op::Deny {
                     reason: template("reason"),
@@ -214,30 +225,30 @@ fn lower(ws: &Workspace, file: FileId, flow: &Flow) -> Plan {
                         .and_then(|v| v.as_str())
                         .map(str::to_string),
                 },
-                other => unreachable!("block type `{other}` is in the catalogue but has no op"),
+                other => return Err(internal(&format!("block type `{other}` has no op"))),
             };
             let on_error = match block.on_error.as_ref().map(|o| o.as_str()) {
                 Some("continue") => OnError::Continue,
                 _ => OnError::Deny,
             };
-            PlanBlock {
+            Ok(PlanBlock {
                 id: block.id.value.clone(),
                 stage: info.stage.name.value.clone(),
                 kind: ty.name.to_string(),
                 op,
                 guard: block.when.as_ref().map(|w| w.text.clone()),
                 on_error,
-            }
+            })
         })
-        .collect();
-    Plan {
+        .collect::<Result<Vec<_>, Diagnostic>>()?;
+    Ok(Plan {
         plan_version: PLAN_VERSION,
         flow: flow.name.value.clone(),
         source: ws.sources.path(file).display().to_string(),
         source_sha256: sha256(ws.sources.text(file)),
         blocks,
         actions,
-    }
+    })
 }
 
 fn planned_action(ws: &Workspace, action: &crate::workspace::Action) -> PlannedAction {

@@ -441,9 +441,9 @@ impl<'p> Simulator<'p> {
         bt.fetches = result.fetches;
         // Effects recorded before a failure still happened: keep them, as the trace shows.
         for (key, value) in result.state_writes {
-            let step = state.ctx["step"]
-                .as_object_mut()
-                .expect("step is an object");
+            let Some(step) = state.ctx["step"].as_object_mut() else {
+                continue;
+            };
             let outputs = step.entry(slug.to_string()).or_insert_with(|| json!({}));
             outputs[&key] = value.clone();
             bt.state_writes.push(StateWrite { key, value });
