@@ -57,7 +57,7 @@ fn sim_event() -> (SimEvent, Directory) {
     let Ok((_, sim)) = simulate::load_event("logged-in-us-user") else {
         panic!("preset")
     };
-    let mut user: DirectoryUser = serde_json::from_value(sim.directory[0].clone()).unwrap();
+    let mut user: DirectoryUser = sim.directory[0].clone();
     user.password_hash = Some(cheap_hash("correct horse battery staple"));
     let sim = SimEvent {
         directory: Vec::new(),

@@ -77,8 +77,13 @@ pub struct Directory {
 impl Directory {
     /// The user whose email (case-insensitively), phone or id is `identifier`.
     pub fn find(&self, identifier: &str) -> Option<&DirectoryUser> {
+        Directory::find_in(&self.users, identifier)
+    }
+
+    /// `find` over any list of users.
+    pub fn find_in<'a>(users: &'a [DirectoryUser], identifier: &str) -> Option<&'a DirectoryUser> {
         let identifier = identifier.trim();
-        self.users.iter().find(|u| {
+        users.iter().find(|u| {
             u.email.eq_ignore_ascii_case(identifier)
                 || (!u.phone.is_empty() && u.phone == identifier)
                 || u.id == identifier

@@ -55,7 +55,7 @@ pub struct SimEvent {
     pub event: Value,
     pub credentials: Credentials,
     /// Directory entries the file carries in addition to the workspace's users.yaml.
-    pub directory: Vec<Value>,
+    pub directory: Vec<super::directory::DirectoryUser>,
     pub fetch: BTreeMap<String, RecordedResponse>,
     /// Seconds since the Unix epoch of the simulated clock.
     pub now: i64,
@@ -84,7 +84,8 @@ pub fn parse(value: Value) -> Result<SimEvent, Vec<EventError>> {
     };
     let mut errors = Vec::new();
     let credentials = take(&mut top, "credentials", &mut errors).unwrap_or_default();
-    let directory: Vec<Value> = take(&mut top, "directory", &mut errors).unwrap_or_default();
+    let directory: Vec<super::directory::DirectoryUser> =
+        take(&mut top, "directory", &mut errors).unwrap_or_default();
     let fetch = take(&mut top, "fetch", &mut errors).unwrap_or_default();
     let now_text: Option<String> = take(&mut top, "now", &mut errors);
     let description: String = take(&mut top, "description", &mut errors).unwrap_or_default();

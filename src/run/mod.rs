@@ -162,17 +162,6 @@ impl<'p> Simulator<'p> {
             // Identity Lookup fills `user`; a flow run starts without one, as on the platform.
             map.remove("user");
         }
-        let extra: Vec<DirectoryUser> = sim
-            .directory
-            .iter()
-            .filter_map(|u| serde_json::from_value(u.clone()).ok())
-            .collect();
-        let directory = Directory {
-            users: extra
-                .into_iter()
-                .chain(self.directory.users.iter().cloned())
-                .collect(),
-        };
         let mut state = RunState {
             ctx: json!({ "event": event, "step": {} }),
             user: None,
@@ -209,9 +198,7 @@ impl<'p> Simulator<'p> {
                 bt.reason = Some("its `when` condition is false".into());
                 Step::Continue
             } else {
-                self.execute(
-                    &block.op, guard, sim, &directory, &mut state, &mut bt, actions,
-                )
+                self.execute(&block.op, guard, sim, &mut state, &mut bt, actions)
             };
             bt.elapsed_us = block_start.elapsed().as_micros() as u64;
             let next = match step {
@@ -279,11 +266,10 @@ impl<'p> Simulator<'p> {
 
     #[allow(clippy::too_many_arguments)]
     fn execute<'d>(
-        &self,
+        &'d self,
         op: &Op,
         guard: Option<bool>,
-        sim: &SimEvent,
-        directory: &'d Directory,
+        sim: &'d SimEvent,
         state: &mut RunState<'d>,
         bt: &mut BlockTrace,
         actions: &dyn ActionRunner,
@@ -293,7 +279,10 @@ impl<'p> Simulator<'p> {
                 let Some(identifier) = sim.credentials.identifier.as_deref() else {
                     return Step::Deny("user-not-found".into());
                 };
-                match directory.find(identifier) {
+                // The event file's own users come first, then the workspace's directory.
+                let found = Directory::find_in(&sim.directory, identifier)
+                    .or_else(|| self.directory.find(identifier));
+                match found {
                     Some(user) => {
                         state.user = Some(user);
                         state.ctx["event"]["user"] = user.public();
