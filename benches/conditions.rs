@@ -1,8 +1,23 @@
 //! Condition evaluation cost: interpreter vs cranelift JIT vs the same predicate written in
 //! Rust by hand (the floor), per evaluation, plus compile time per condition.
 //!
-//! Field lookup in the event is the runtime's job and is done once outside the timed loop,
-//! so every variant starts from the same `&[Option<&Value>]` inputs.
+//! Every variant of one condition starts from the same data and does the same work:
+//!
+//! - `inputs/<condition>/*` starts from `&[Option<&Value>]`, one entry per field, resolved
+//!   once outside the timed loop. The hand-written predicate classifies each input it reads
+//!   (`as_bool`, `as_f64`, `as_str`) and applies the language's semantics (missing, null and
+//!   wrong-typed values make comparisons false); `Condition::eval` tags the inputs into its
+//!   slot array and calls the native code; `Interpreter::eval` walks the tree.
+//! - `root/<condition>/*` starts from the runtime's root object `{"event": .., "step": ..}`,
+//!   as `run::eval` does. The hand-written predicate walks each path with `Value::get`, only
+//!   when it needs the value (`||`/`&&` short-circuit), then applies the same predicate;
+//!   `Condition::eval_root` runs native code that looks fields up through one helper call
+//!   per path, also only when needed; `Interpreter::eval_root` looks up on demand as well.
+//!
+//! `lower(x)` followed by `starts_with`/`ends_with` is evaluated by all three without
+//! building the lowered string when the compared window is ASCII (the JIT and interpreter
+//! through `semantics::lower_affix`, the hand-written code through `lower_starts_with`), and
+//! with Unicode lower-casing otherwise.
 
 use authflow::expr::{
     CheckedExpr, Condition, FieldError, FieldPath, FieldTypes, Interpreter, ValueType, check, parse,
@@ -32,60 +47,126 @@ impl FieldTypes for BenchCatalogue {
     }
 }
 
-type HandWritten = fn(&[Option<&Value>]) -> bool;
-
-fn as_str(value: Option<&Value>) -> Option<&str> {
-    value.and_then(Value::as_str)
+/// Walks `root` along `path`, as `FieldPath::lookup` does.
+#[inline]
+fn walk<'v>(root: &'v Value, path: &[&str]) -> Option<&'v Value> {
+    path.iter().try_fold(root, |value, name| value.get(name))
 }
 
-fn tor_deny(inputs: &[Option<&Value>]) -> bool {
-    inputs[0].and_then(Value::as_bool) == Some(true)
+/// `starts_with(lower(s), prefix)` as a careful Rust programmer would write it: no allocation
+/// when the prefix-sized window of `s` is ASCII, Unicode lower-casing otherwise.
+#[inline]
+fn lower_starts_with(s: &str, prefix: &str) -> bool {
+    match s.as_bytes().get(..prefix.len()) {
+        Some(window) if window.is_ascii() => window
+            .iter()
+            .zip(prefix.bytes())
+            .all(|(have, want)| have.to_ascii_lowercase() == want),
+        _ => s.to_lowercase().starts_with(prefix),
+    }
 }
 
-fn country_in_list(inputs: &[Option<&Value>]) -> bool {
-    as_str(inputs[0]).is_some_and(|country| ["KP", "IR", "SY", "CU", "RU"].contains(&country))
+/// Defines one hand-written predicate twice from one body: `inputs` reads pre-resolved
+/// inputs, `root` walks the given paths in the root object when `$field(i)` is evaluated.
+macro_rules! hand_written {
+    ($name:ident, [$($path:expr),* $(,)?], |$field:ident| $body:expr) => {
+        mod $name {
+            use super::*;
+
+            pub fn inputs(inputs: &[Option<&Value>]) -> bool {
+                let $field = |index: usize| inputs[index];
+                $body
+            }
+
+            pub fn root(root: &Value) -> bool {
+                const PATHS: &[&[&str]] = &[$($path),*];
+                let $field = |index: usize| walk(root, PATHS[index]);
+                $body
+            }
+        }
+    };
 }
 
-fn risky_without_mfa(inputs: &[Option<&Value>]) -> bool {
-    inputs[0]
+hand_written!(
+    tor_deny,
+    [&["event", "request", "asn", "is_tor"]],
+    |field| field(0).and_then(Value::as_bool) == Some(true)
+);
+
+hand_written!(
+    country_in_list,
+    [&["event", "request", "geo", "country_code"]],
+    |field| field(0)
+        .and_then(Value::as_str)
+        .is_some_and(|country| ["KP", "IR", "SY", "CU", "RU"].contains(&country))
+);
+
+hand_written!(
+    risk_no_mfa,
+    [
+        &["event", "authentication", "risk_score"],
+        &["event", "user", "multifactor_enrolled"],
+    ],
+    |field| field(0)
         .and_then(Value::as_f64)
         .is_some_and(|score| score > 70.0)
-        && inputs[1].and_then(Value::as_bool) != Some(true)
-}
+        && field(1).and_then(Value::as_bool) != Some(true)
+);
 
-fn admin_email(inputs: &[Option<&Value>]) -> bool {
-    as_str(inputs[0]).is_some_and(|email| email.to_lowercase().starts_with("admin"))
-}
+hand_written!(admin_email, [&["event", "user", "email"]], |field| field(0)
+    .and_then(Value::as_str)
+    .is_some_and(|email| lower_starts_with(email, "admin")));
 
-fn step_verdict(inputs: &[Option<&Value>]) -> bool {
-    as_str(inputs[0]) == Some("deny")
-        || inputs[1]
+hand_written!(
+    step_verdict,
+    [
+        &["step", "risk-check", "verdict"],
+        &["step", "risk-check", "score"],
+    ],
+    |field| field(0).and_then(Value::as_str) == Some("deny")
+        || field(1)
             .and_then(Value::as_f64)
             .is_some_and(|score| score >= 50.0)
+);
+
+struct Case {
+    name: &'static str,
+    text: &'static str,
+    inputs: fn(&[Option<&Value>]) -> bool,
+    root: fn(&Value) -> bool,
 }
 
-const CASES: &[(&str, &str, HandWritten)] = &[
-    ("tor_deny", "event.request.asn.is_tor == true", tor_deny),
-    (
-        "country_in_list",
-        r#"event.request.geo.country_code in ["KP", "IR", "SY", "CU", "RU"]"#,
-        country_in_list,
-    ),
-    (
-        "risk_no_mfa",
-        "event.authentication.risk_score > 70 && !event.user.multifactor_enrolled",
-        risky_without_mfa,
-    ),
-    (
-        "admin_email",
-        r#"starts_with(lower(event.user.email), "admin")"#,
-        admin_email,
-    ),
-    (
-        "step_verdict",
-        r#"step.risk-check.verdict == "deny" || step.risk-check.score >= 50"#,
-        step_verdict,
-    ),
+const CASES: &[Case] = &[
+    Case {
+        name: "tor_deny",
+        text: "event.request.asn.is_tor == true",
+        inputs: tor_deny::inputs,
+        root: tor_deny::root,
+    },
+    Case {
+        name: "country_in_list",
+        text: r#"event.request.geo.country_code in ["KP", "IR", "SY", "CU", "RU"]"#,
+        inputs: country_in_list::inputs,
+        root: country_in_list::root,
+    },
+    Case {
+        name: "risk_no_mfa",
+        text: "event.authentication.risk_score > 70 && !event.user.multifactor_enrolled",
+        inputs: risk_no_mfa::inputs,
+        root: risk_no_mfa::root,
+    },
+    Case {
+        name: "admin_email",
+        text: r#"starts_with(lower(event.user.email), "admin")"#,
+        inputs: admin_email::inputs,
+        root: admin_email::root,
+    },
+    Case {
+        name: "step_verdict",
+        text: r#"step.risk-check.verdict == "deny" || step.risk-check.score >= 50"#,
+        inputs: step_verdict::inputs,
+        root: step_verdict::root,
+    },
 ];
 
 fn event() -> Value {
@@ -106,8 +187,9 @@ fn checked(text: &str) -> CheckedExpr {
 
 fn evaluation(c: &mut Criterion) {
     let root = event();
-    for (name, text, hand_written) in CASES {
-        let checked = checked(text);
+    for case in CASES {
+        let name = case.name;
+        let checked = checked(case.text);
         let jit = Condition::compile(&checked);
         assert!(jit.is_jit(), "{name}: {:?}", Condition::jit_error(&checked));
         let interpreter = Interpreter::new(&checked);
@@ -116,23 +198,30 @@ fn evaluation(c: &mut Criterion) {
             .iter()
             .map(|path| path.lookup(&root, 0))
             .collect();
-        let expected = hand_written(&inputs);
-        assert_eq!(
-            jit.eval(&inputs),
-            expected,
-            "{name}: JIT disagrees with the hand-written predicate"
-        );
-        assert_eq!(
-            interpreter.eval(&inputs),
-            expected,
-            "{name}: interpreter disagrees with the hand-written predicate"
-        );
+        let expected = (case.inputs)(&inputs);
+        for (variant, got) in [
+            ("rust root", (case.root)(&root)),
+            ("jit", jit.eval(&inputs)),
+            ("jit root", jit.eval_root(&root)),
+            ("interpreter", interpreter.eval(&inputs)),
+            ("interpreter root", interpreter.eval_root(&root)),
+        ] {
+            assert_eq!(got, expected, "{name}: {variant} disagrees with the hand-written");
+        }
 
-        let mut group = c.benchmark_group(format!("eval/{name}"));
-        group.bench_function("rust", |b| b.iter(|| hand_written(black_box(&inputs))));
+        let mut group = c.benchmark_group(format!("inputs/{name}"));
+        group.bench_function("rust", |b| b.iter(|| (case.inputs)(black_box(&inputs))));
         group.bench_function("jit", |b| b.iter(|| jit.eval(black_box(&inputs))));
         group.bench_function("interpreter", |b| {
             b.iter(|| interpreter.eval(black_box(&inputs)))
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group(format!("root/{name}"));
+        group.bench_function("rust", |b| b.iter(|| (case.root)(black_box(&root))));
+        group.bench_function("jit", |b| b.iter(|| jit.eval_root(black_box(&root))));
+        group.bench_function("interpreter", |b| {
+            b.iter(|| interpreter.eval_root(black_box(&root)))
         });
         group.finish();
     }
@@ -140,12 +229,12 @@ fn evaluation(c: &mut Criterion) {
 
 fn compilation(c: &mut Criterion) {
     let mut group = c.benchmark_group("compile");
-    for (name, text, _) in CASES {
-        let checked = checked(text);
-        group.bench_function(format!("{name}/parse_check"), |b| {
-            b.iter(|| check(&parse(black_box(text)).ok()?, &BenchCatalogue).ok())
+    for case in CASES {
+        let checked = checked(case.text);
+        group.bench_function(format!("{}/parse_check", case.name), |b| {
+            b.iter(|| check(&parse(black_box(case.text)).ok()?, &BenchCatalogue).ok())
         });
-        group.bench_function(format!("{name}/jit"), |b| {
+        group.bench_function(format!("{}/jit", case.name), |b| {
             b.iter(|| Condition::compile(black_box(&checked)))
         });
     }

@@ -114,7 +114,27 @@ fn eval(text: &str, event: &Value) -> bool {
         expected,
         "JIT and interpreter disagree on `{text}`"
     );
+    let root = json!({ "event": event });
+    assert_eq!(jit.eval_root(&root), expected, "JIT eval_root on `{text}`");
+    assert_eq!(
+        Interpreter::new(&checked).eval_root(&root),
+        expected,
+        "interpreter eval_root on `{text}`"
+    );
     expected
+}
+
+/// Sets `value` at the dotted `path` under `root`, creating objects on the way.
+fn insert_path(root: &mut Value, path: &str, value: Value) {
+    let mut current = root;
+    for name in path.split('.') {
+        current = current
+            .as_object_mut()
+            .expect("test paths never pass through a non-object")
+            .entry(name)
+            .or_insert_with(|| json!({}));
+    }
+    *current = value;
 }
 
 #[test]
@@ -259,6 +279,54 @@ fn missing_and_extra_inputs_are_tolerated() {
     assert!(!condition.eval(&[]));
     let tor = json!(true);
     assert!(condition.eval(&[None, Some(&tor), None, None]));
+}
+
+#[test]
+fn more_fields_than_inline_slots_evaluate_alike() {
+    // 24 distinct fields: beyond the 16 stack slots of `eval`; `eval_root` has no such limit.
+    let text = (0..24)
+        .map(|index| format!("step.wide.f{index} == {index}"))
+        .collect::<Vec<_>>()
+        .join(" || ");
+    let checked = check(&parse(&text).expect("parses"), &TestCatalogue).expect("checks");
+    let condition = Condition::compile(&checked);
+    assert!(condition.is_jit());
+    assert_eq!(condition.fields().len(), 24);
+    for hit in [None, Some(0), Some(15), Some(16), Some(23)] {
+        let mut root = json!({});
+        for index in 0..24 {
+            let value = if Some(index) == hit { index } else { 100 };
+            insert_path(&mut root, &format!("step.wide.f{index}"), json!(value));
+        }
+        let inputs: Vec<Option<&Value>> = condition
+            .fields()
+            .iter()
+            .map(|path| path.lookup(&root, 0))
+            .collect();
+        let expected = hit.is_some();
+        assert_eq!(condition.eval(&inputs), expected, "eval, hit {hit:?}");
+        assert_eq!(condition.eval_root(&root), expected, "eval_root, hit {hit:?}");
+        let interpreter = Interpreter::new(&checked);
+        assert_eq!(interpreter.eval(&inputs), expected);
+        assert_eq!(interpreter.eval_root(&root), expected);
+    }
+}
+
+#[test]
+fn fields_read_twice_are_looked_up_from_the_root() {
+    let event = json!({ "request": { "ip": "b" }, "user": { "email": "X@Y" } });
+    assert!(eval(
+        r#"event.request.ip == "a" || event.request.ip == "b""#,
+        &event
+    ));
+    assert!(eval(
+        r#"ends_with(lower(event.user.email), "@y") && len(event.user.email) == 3"#,
+        &event
+    ));
+    assert!(!eval(
+        r#"event.request.ip == "a" || event.request.ip == "c""#,
+        &event
+    ));
 }
 
 #[test]
@@ -443,8 +511,40 @@ proptest! {
                 names.iter().position(|name| *name == dotted).and_then(|index| values[index].as_ref())
             })
             .collect();
-        let expected = Interpreter::new(&checked).eval(&inputs);
+        let interpreter = Interpreter::new(&checked);
+        let expected = interpreter.eval(&inputs);
         prop_assert_eq!(condition.eval(&inputs), expected, "condition: {}", text);
+        // The same values placed in a root object: `eval_root` looks the fields up itself.
+        let mut root = json!({});
+        for (name, value) in names.iter().zip(&values) {
+            if let Some(value) = value {
+                insert_path(&mut root, name, value.clone());
+            }
+        }
+        prop_assert_eq!(condition.eval_root(&root), expected, "eval_root: {}", text);
+        prop_assert_eq!(interpreter.eval_root(&root), expected, "interpreter eval_root: {}", text);
+    }
+
+    #[test]
+    fn lower_then_affix_matches_std(
+        text in prop_oneof![
+            prop::sample::select(STRINGS).prop_map(str::to_owned),
+            "[aAdDmMiInN@.İıKΣσςßẞ\u{307}]{0,8}",
+        ],
+        affix in prop::sample::select(&["", "a", "admin", "ADMIN", "i", "i\u{307}", "σ", "ς", "ss", "k", "n"][..]),
+    ) {
+        // `starts_with(lower(x), p)` is evaluated without building `lower(x)` when it can be;
+        // the oracle is the standard library's Unicode lower-casing.
+        let lowered = text.to_lowercase();
+        let event = json!({ "user": { "email": text } });
+        for (function, expected) in [
+            ("starts_with", lowered.starts_with(affix)),
+            ("ends_with", lowered.ends_with(affix)),
+        ] {
+            // The affixes hold no quote or backslash, so they can be written between quotes as is.
+            let condition = format!("{function}(lower(event.user.email), \"{affix}\")");
+            prop_assert_eq!(eval(&condition, &event), expected, "{} on {:?}", condition, text);
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! functions from its helpers, so the two evaluators cannot drift apart. Nothing here
 //! allocates except `lower` on a string that actually changes.
 
+use super::ast::FieldPath;
 use super::check::{CheckedExpr, CompareOp, Const, Function, Node};
 use serde_json::Value;
 use std::borrow::Cow;
@@ -130,6 +131,45 @@ pub(super) mod semantics {
         matches!((s, suffix), (Val::Str(s), Val::Str(p)) if s.ends_with(p.as_ref()))
     }
 
+    /// `starts_with(lower(s), affix)` (`at_start`) or `ends_with(lower(s), affix)`; false
+    /// unless both are strings (`lower` of a non-string is null, which has no affix).
+    pub(in crate::expr) fn lower_affix(s: &Val<'_>, affix: &Val<'_>, at_start: bool) -> bool {
+        match (s, affix) {
+            (Val::Str(s), Val::Str(affix)) => lower_affix_str(s, affix, at_start),
+            _ => false,
+        }
+    }
+
+    /// `lower_affix` on two strings, without building the lowered string when the part of `s`
+    /// that can match is ASCII.
+    ///
+    /// Lower-casing maps every ASCII character to one ASCII character regardless of its
+    /// neighbours (only `Σ` is context-sensitive), so when the `affix.len()` bytes at that end
+    /// of `s` are ASCII, the lowered string ends there with exactly their ASCII lower case.
+    #[inline]
+    pub(in crate::expr) fn lower_affix_str(s: &str, affix: &str, at_start: bool) -> bool {
+        let (text, wanted) = (s.as_bytes(), affix.as_bytes());
+        if text.len() >= wanted.len() {
+            let window = if at_start {
+                &text[..wanted.len()]
+            } else {
+                &text[text.len() - wanted.len()..]
+            };
+            if window.is_ascii() {
+                return window
+                    .iter()
+                    .zip(wanted)
+                    .all(|(have, want)| have.to_ascii_lowercase() == *want);
+            }
+        }
+        let lowered = lower_str(Cow::Borrowed(s));
+        if at_start {
+            lowered.starts_with(affix)
+        } else {
+            lowered.ends_with(affix)
+        }
+    }
+
     /// `lower(s)`: Unicode lower case; borrows when nothing changes; null for non-strings.
     pub(in crate::expr) fn lower<'a>(s: &Val<'a>) -> Val<'a> {
         match s {
@@ -166,11 +206,37 @@ pub(super) mod semantics {
     }
 }
 
+/// Where an evaluation reads its inputs: field `index` of `CheckedExpr::fields`.
+pub(super) trait Inputs<'a> {
+    /// The value of field `index`; None when it is missing.
+    fn input(&self, index: usize) -> Option<&'a Value>;
+}
+
+impl<'a> Inputs<'a> for [Option<&'a Value>] {
+    #[inline]
+    fn input(&self, index: usize) -> Option<&'a Value> {
+        self.get(index).copied().flatten()
+    }
+}
+
+/// Inputs looked up in a root object on demand, so short-circuited fields are never read.
+pub(super) struct RootInputs<'a, 'p> {
+    pub(super) root: &'a Value,
+    pub(super) fields: &'p [FieldPath],
+}
+
+impl<'a> Inputs<'a> for RootInputs<'a, '_> {
+    #[inline]
+    fn input(&self, index: usize) -> Option<&'a Value> {
+        self.fields.get(index)?.lookup(self.root, 0)
+    }
+}
+
 /// The tree-walking evaluator; the reference the JIT is tested against.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Interpreter {
     root: Node,
-    field_count: usize,
+    fields: Vec<FieldPath>,
 }
 
 impl Interpreter {
@@ -178,7 +244,7 @@ impl Interpreter {
     pub fn new(checked: &CheckedExpr) -> Interpreter {
         Interpreter {
             root: checked.root.clone(),
-            field_count: checked.fields().len(),
+            fields: checked.fields().to_vec(),
         }
     }
 
@@ -187,18 +253,45 @@ impl Interpreter {
         semantics::truthy(&eval_node(&self.root, inputs))
     }
 
+    /// Evaluates reading each field from `root` (whole path, first segment included) when
+    /// the evaluation first needs it; a field in a short-circuited operand is never looked up.
+    pub fn eval_root(&self, root: &Value) -> bool {
+        let inputs = RootInputs {
+            root,
+            fields: &self.fields,
+        };
+        semantics::truthy(&eval_node(&self.root, &inputs))
+    }
+
     /// The number of inputs `eval` reads.
     pub fn field_count(&self) -> usize {
-        self.field_count
+        self.fields.len()
+    }
+}
+
+/// Recognises `starts_with(lower(x), affix)` and `ends_with(lower(x), affix)`, returning
+/// `(x, affix, at_start)`: both evaluators run these through `semantics::lower_affix`.
+pub(super) fn lower_affix_call(function: Function, args: &[Node]) -> Option<(&Node, &Node, bool)> {
+    let at_start = match function {
+        Function::StartsWith => true,
+        Function::EndsWith => false,
+        _ => return None,
+    };
+    match args {
+        [Node::Call(Function::Lower, inner), affix] => match inner.as_slice() {
+            [text] => Some((text, affix, at_start)),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
 /// Evaluates one node; exposed to the JIT so it can fold constant sub-trees the same way.
-pub(super) fn eval_node<'a>(node: &'a Node, inputs: &[Option<&'a Value>]) -> Val<'a> {
+pub(super) fn eval_node<'a, I: Inputs<'a> + ?Sized>(node: &'a Node, inputs: &I) -> Val<'a> {
     use semantics as s;
     match node {
         Node::Const(constant) => Val::from_const(constant),
-        Node::Slot(index) => Val::from_json(inputs.get(*index).copied().flatten()),
+        Node::Slot(index) => Val::from_json(inputs.input(*index)),
         Node::Not(operand) => Val::Bool(!s::truthy(&eval_node(operand, inputs))),
         Node::And(a, b) => {
             Val::Bool(s::truthy(&eval_node(a, inputs)) && s::truthy(&eval_node(b, inputs)))
@@ -219,6 +312,10 @@ pub(super) fn eval_node<'a>(node: &'a Node, inputs: &[Option<&'a Value>]) -> Val
             &eval_node(list, inputs),
         )),
         Node::Call(function, args) => {
+            if let Some((text, affix, at_start)) = lower_affix_call(*function, args) {
+                let (text, affix) = (eval_node(text, inputs), eval_node(affix, inputs));
+                return Val::Bool(s::lower_affix(&text, &affix, at_start));
+            }
             let mut values = args.iter().map(|arg| eval_node(arg, inputs));
             let first = values.next().unwrap_or(Val::Null);
             let second = values.next().unwrap_or(Val::Null);

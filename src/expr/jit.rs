@@ -1,13 +1,19 @@
 //! The cranelift JIT: compiles one checked condition to a native function over a flat
 //! `#[repr(C)]` slot array, one slot per field the condition reads.
 //!
+//! Each condition becomes two functions in one module: `from_slots` reads inputs the caller
+//! already resolved and tagged, `from_root` receives the root JSON object and looks each
+//! field up itself through `af_lookup` (at the point of use when the field is read once, so
+//! short-circuited fields cost nothing; once on entry when it is read several times).
+//!
 //! Only this file contains `unsafe` in the condition language. Inline code handles booleans,
 //! numbers, tag tests and comparisons with constants; everything else (string contents,
 //! lists, `lower`, `len`) calls small `extern "C"` helpers that rebuild an interpreter value
 //! and run the shared `semantics` functions, so the JIT never defines behaviour of its own.
 
+use super::ast::FieldPath;
 use super::check::{CheckedExpr, CompareOp, Const, Function, Node};
-use super::interp::{Val, eval_node, semantics};
+use super::interp::{Val, eval_node, lower_affix_call, semantics};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
     self, AbiParam, BlockArg, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, types,
@@ -52,6 +58,7 @@ impl Slot {
     };
 
     /// Borrows `value` into a slot: no allocation, the slot is valid while `value` is.
+    #[inline]
     fn from_json(value: Option<&Value>) -> Slot {
         match value {
             None | Some(Value::Null) => Slot::NULL,
@@ -169,13 +176,20 @@ impl Arena {
     }
 }
 
-type ConditionFn = unsafe extern "C" fn(*const Slot, *mut Arena) -> u8;
+type SlotsFn = unsafe extern "C" fn(*const Slot, *mut Arena) -> u8;
+type RootFn = unsafe extern "C" fn(*const Value, *mut Arena) -> u8;
 
 /// A condition compiled to native code, owning the module that holds the code.
 pub(super) struct JitCondition {
-    function: ConditionFn,
+    from_slots: SlotsFn,
+    from_root: RootFn,
     field_count: usize,
+    /// False when the code never calls `af_lower`, so evaluations pass a null arena.
+    uses_arena: bool,
     module: Option<JITModule>,
+    /// The paths `from_root` looks up: the code holds pointers to these elements, so the
+    /// slice is never resized and lives exactly as long as the code.
+    _paths: Box<[FieldPath]>,
     /// The tree the code was generated from: the code reads its string and list constants
     /// in place, so it must live exactly as long as the code.
     _constants: Node,
@@ -198,16 +212,18 @@ impl Drop for JitCondition {
     }
 }
 
-/// Slots for this many fields live on the stack during `eval`; more use one Vec.
-const INLINE_SLOTS: usize = 8;
+/// Slots for this many fields live on the stack during `eval`; more use one Vec (`eval_root`
+/// never needs either: its slots are in the generated function's own frame).
+const INLINE_SLOTS: usize = 16;
 
 impl JitCondition {
     /// Generates native code for `checked`.
     pub(super) fn compile(checked: &CheckedExpr) -> Result<JitCondition, String> {
         let isa = host_isa()?;
         let root = checked.root.clone();
+        let paths: Box<[FieldPath]> = checked.fields().into();
         let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
-        let function = match generate(&mut module, &root) {
+        let (from_slots, from_root) = match generate(&mut module, &root, &paths) {
             Ok(code) => code,
             Err(error) => {
                 // SAFETY: nothing from this module was handed out.
@@ -215,22 +231,30 @@ impl JitCondition {
                 return Err(error);
             }
         };
-        // SAFETY: `generate` built the function with exactly the signature of
-        // `ConditionFn` (two pointers in, one i8 out, host calling convention).
-        let function = unsafe { std::mem::transmute::<*const u8, ConditionFn>(function) };
+        // SAFETY: `generate` built `from_slots` with exactly the signature of `SlotsFn` and
+        // `from_root` with that of `RootFn` (two pointers in, one i8 out, host convention).
+        let (from_slots, from_root) = unsafe {
+            (
+                std::mem::transmute::<*const u8, SlotsFn>(from_slots),
+                std::mem::transmute::<*const u8, RootFn>(from_root),
+            )
+        };
         Ok(JitCondition {
-            function,
+            from_slots,
+            from_root,
             field_count: checked.fields().len(),
+            uses_arena: calls_lower(&root),
             module: Some(module),
+            _paths: paths,
             _constants: root,
         })
     }
 
     /// Fills the slots from `inputs` and runs the native code.
+    #[inline]
     pub(super) fn eval(&self, inputs: &[Option<&Value>]) -> bool {
-        let mut arena = Arena::new();
         let fill = |index: usize| Slot::from_json(inputs.get(index).copied().flatten());
-        let result = if self.field_count <= INLINE_SLOTS {
+        if self.field_count <= INLINE_SLOTS {
             // Only the first `field_count` slots are written, and only those are read.
             let mut slots = MaybeUninit::<[Slot; INLINE_SLOTS]>::uninit();
             let first = slots.as_mut_ptr().cast::<Slot>();
@@ -238,16 +262,75 @@ impl JitCondition {
                 // SAFETY: `index < field_count <= INLINE_SLOTS`, inside the array.
                 unsafe { first.add(index).write(fill(index)) };
             }
-            // SAFETY: the first `field_count` slots are initialised and borrow `inputs`,
-            // which outlive the call; the code reads only those slots, the constants in
-            // `self._constants` and `arena`, all alive for the call.
-            unsafe { (self.function)(first, &mut arena) }
+            self.run_slots(first)
         } else {
             let slots: Vec<Slot> = (0..self.field_count).map(fill).collect();
-            // SAFETY: as above, with the slots on the heap.
-            unsafe { (self.function)(slots.as_ptr(), &mut arena) }
+            self.run_slots(slots.as_ptr())
+        }
+    }
+
+    /// Runs `from_slots` on `field_count` initialised slots at `slots`.
+    #[inline]
+    fn run_slots(&self, slots: *const Slot) -> bool {
+        let result = if self.uses_arena {
+            let mut arena = Arena::new();
+            // SAFETY: `slots` holds `field_count` initialised slots borrowing the caller's
+            // inputs, which outlive the call; the code reads only those slots, the constants
+            // in `self._constants` and `arena`, all alive for the call.
+            unsafe { (self.from_slots)(slots, &mut arena) }
+        } else {
+            // SAFETY: as above; the code never touches the arena, so null is never read.
+            unsafe { (self.from_slots)(slots, std::ptr::null_mut()) }
         };
         result != 0
+    }
+
+    /// Runs the native code on `root`, which looks up every field itself.
+    #[inline]
+    pub(super) fn eval_root(&self, root: &Value) -> bool {
+        let result = if self.uses_arena {
+            let mut arena = Arena::new();
+            // SAFETY: `root` outlives the call; the code reads it only through `af_lookup`
+            // with pointers into `self._paths`, plus the constants and `arena`.
+            unsafe { (self.from_root)(root, &mut arena) }
+        } else {
+            // SAFETY: as above; the code never touches the arena, so null is never read.
+            unsafe { (self.from_root)(root, std::ptr::null_mut()) }
+        };
+        result != 0
+    }
+}
+
+/// True when the code for `node` may call `af_lower` (a `lower` not fused into an affix test).
+fn calls_lower(node: &Node) -> bool {
+    match node {
+        Node::Const(_) | Node::Slot(_) => false,
+        Node::Not(a) => calls_lower(a),
+        Node::And(a, b) | Node::Or(a, b) | Node::Compare(_, a, b) | Node::In(a, b) => {
+            calls_lower(a) || calls_lower(b)
+        }
+        Node::Call(function, args) => match lower_affix_call(*function, args) {
+            Some((text, affix, _)) => calls_lower(text) || calls_lower(affix),
+            None => *function == Function::Lower || args.iter().any(calls_lower),
+        },
+    }
+}
+
+/// Counts how often each field index is read by non-constant code.
+fn count_reads(node: &Node, counts: &mut [u32]) {
+    match node {
+        Node::Const(_) => {}
+        Node::Slot(index) => {
+            if let Some(count) = counts.get_mut(*index) {
+                *count = count.saturating_add(1);
+            }
+        }
+        Node::Not(a) => count_reads(a, counts),
+        Node::And(a, b) | Node::Or(a, b) | Node::Compare(_, a, b) | Node::In(a, b) => {
+            count_reads(a, counts);
+            count_reads(b, counts);
+        }
+        Node::Call(_, args) => args.iter().for_each(|arg| count_reads(arg, counts)),
     }
 }
 
@@ -273,44 +356,103 @@ fn host_isa() -> Result<OwnedTargetIsa, String> {
     .clone()
 }
 
-fn generate(module: &mut JITModule, root: &Node) -> Result<*const u8, String> {
+fn generate(
+    module: &mut JITModule,
+    root: &Node,
+    paths: &[FieldPath],
+) -> Result<(*const u8, *const u8), String> {
     let ptr = module.target_config().pointer_type();
     let mut ctx = module.make_context();
     ctx.func.signature.params.push(AbiParam::new(ptr));
     ctx.func.signature.params.push(AbiParam::new(ptr));
     ctx.func.signature.returns.push(AbiParam::new(types::I8));
-    let id = module
-        .declare_function("condition", Linkage::Local, &ctx.func.signature)
-        .map_err(|error| format!("declare: {error}"))?;
     let mut builder_ctx = FunctionBuilderContext::new();
-    {
-        let mut b = FunctionBuilder::new(&mut ctx.func, &mut builder_ctx);
-        let entry = b.create_block();
-        b.append_block_params_for_function_params(entry);
-        b.switch_to_block(entry);
-        let slots = b.block_params(entry)[0];
-        let arena = b.block_params(entry)[1];
-        let mut g = Gen {
-            b,
-            slots,
-            arena,
-            ptr,
-            sigs: None,
-        };
-        let value = g.node(root);
-        let result = g.truthy(value);
-        g.b.ins().return_(&[result]);
-        g.b.seal_all_blocks();
-        g.b.finalize(module.target_config());
+    let mut ids = Vec::with_capacity(2);
+    for (name, from_root) in [("from_slots", false), ("from_root", true)] {
+        let id = module
+            .declare_function(name, Linkage::Local, &ctx.func.signature)
+            .map_err(|error| format!("declare {name}: {error}"))?;
+        {
+            let mut b = FunctionBuilder::new(&mut ctx.func, &mut builder_ctx);
+            let entry = b.create_block();
+            b.append_block_params_for_function_params(entry);
+            b.switch_to_block(entry);
+            let input = b.block_params(entry)[0];
+            let arena = b.block_params(entry)[1];
+            let source = if from_root {
+                let mut counts = vec![0u32; paths.len()];
+                count_reads(root, &mut counts);
+                Source::Root {
+                    root: input,
+                    paths: paths.as_ptr(),
+                    path_count: paths.len(),
+                    eager: vec![None; paths.len()],
+                }
+                .with_eager(&counts)
+            } else {
+                Source::Slots(input)
+            };
+            let mut g = Gen {
+                b,
+                source,
+                arena,
+                ptr,
+                sigs: None,
+            };
+            g.load_eager();
+            let value = g.node(root);
+            let result = g.truthy(value);
+            g.b.ins().return_(&[result]);
+            g.b.seal_all_blocks();
+            g.b.finalize(module.target_config());
+        }
+        module
+            .define_function(id, &mut ctx)
+            .map_err(|error| format!("define {name}: {error:?}"))?;
+        module.clear_context(&mut ctx);
+        ctx.func.signature.params.push(AbiParam::new(ptr));
+        ctx.func.signature.params.push(AbiParam::new(ptr));
+        ctx.func.signature.returns.push(AbiParam::new(types::I8));
+        ids.push(id);
     }
-    module
-        .define_function(id, &mut ctx)
-        .map_err(|error| format!("define: {error:?}"))?;
-    module.clear_context(&mut ctx);
     module
         .finalize_definitions()
         .map_err(|error| format!("finalize: {error}"))?;
-    Ok(module.get_finalized_function(id))
+    Ok((
+        module.get_finalized_function(ids[0]),
+        module.get_finalized_function(ids[1]),
+    ))
+}
+
+/// Where the generated code reads field values from.
+enum Source {
+    /// A pointer to the caller's slot array.
+    Slots(ir::Value),
+    /// The root JSON object; fields are looked up with `af_lookup`.
+    Root {
+        root: ir::Value,
+        /// The first of `path_count` paths owned by the `JitCondition`.
+        paths: *const FieldPath,
+        path_count: usize,
+        /// Per field: `Some(None)` when it is read several times and must be looked up on
+        /// entry (`load_eager` fills in the triple), `None` when it is looked up at its use.
+        eager: Vec<Option<Option<Triple>>>,
+    },
+}
+
+type Triple = (ir::Value, ir::Value, ir::Value);
+
+impl Source {
+    fn with_eager(mut self, counts: &[u32]) -> Source {
+        if let Source::Root { eager, .. } = &mut self {
+            for (slot, count) in eager.iter_mut().zip(counts) {
+                if *count > 1 {
+                    *slot = Some(None);
+                }
+            }
+        }
+        self
+    }
 }
 
 /// A compiled sub-expression: a known boolean, a tagged triple, or a constant still foldable.
@@ -371,11 +513,12 @@ struct Sigs {
     bytes_eq: ir::SigRef,
     lower: ir::SigRef,
     len: ir::SigRef,
+    lookup: ir::SigRef,
 }
 
 struct Gen<'f> {
     b: FunctionBuilder<'f>,
-    slots: ir::Value,
+    source: Source,
     arena: ir::Value,
     ptr: ir::Type,
     sigs: Option<Sigs>,
@@ -386,20 +529,14 @@ impl<'n> Gen<'_> {
         // A sub-tree that reads no input is evaluated now by the reference interpreter.
         if !matches!(node, Node::Const(_))
             && node.is_constant()
-            && let Val::Bool(b) = eval_node(node, &[])
+            && let Val::Bool(b) = eval_node(node, &[] as &[Option<&Value>])
         {
             return CVal::Bool(self.b.ins().iconst(types::I8, i64::from(b)));
         }
         match node {
             Node::Const(constant) => CVal::Const(ConstRef::from_const(constant)),
             Node::Slot(index) => {
-                let flags = MemFlagsData::trusted().with_readonly();
-                let base = i32::try_from(*index)
-                    .unwrap_or(i32::MAX / SLOT_SIZE)
-                    .saturating_mul(SLOT_SIZE);
-                let tag = self.b.ins().load(types::I64, flags, self.slots, base);
-                let word = self.b.ins().load(types::I64, flags, self.slots, base + 8);
-                let len = self.b.ins().load(types::I64, flags, self.slots, base + 16);
+                let (tag, word, len) = self.read_field(*index);
                 CVal::Triple(tag, word, len)
             }
             Node::Not(operand) => {
@@ -422,6 +559,82 @@ impl<'n> Gen<'_> {
         }
     }
 
+    /// Looks up, on entry, every field that `from_root` reads more than once.
+    fn load_eager(&mut self) {
+        let count = match &self.source {
+            Source::Root { eager, .. } => eager.len(),
+            Source::Slots(_) => 0,
+        };
+        for index in 0..count {
+            if let Source::Root { eager, .. } = &self.source
+                && eager[index].is_some()
+            {
+                let triple = self.lookup(index);
+                if let Source::Root { eager, .. } = &mut self.source {
+                    eager[index] = Some(Some(triple));
+                }
+            }
+        }
+    }
+
+    /// The tagged triple of field `index` at this point of the code.
+    fn read_field(&mut self, index: usize) -> Triple {
+        match &self.source {
+            Source::Slots(slots) => {
+                let slots = *slots;
+                let flags = MemFlagsData::trusted().with_readonly();
+                let base = i32::try_from(index)
+                    .unwrap_or(i32::MAX / SLOT_SIZE)
+                    .saturating_mul(SLOT_SIZE);
+                let tag = self.b.ins().load(types::I64, flags, slots, base);
+                let word = self.b.ins().load(types::I64, flags, slots, base + 8);
+                let len = self.b.ins().load(types::I64, flags, slots, base + 16);
+                (tag, word, len)
+            }
+            Source::Root { eager, .. } => match eager.get(index) {
+                Some(Some(Some(triple))) => *triple,
+                _ => self.lookup(index),
+            },
+        }
+    }
+
+    /// Emits a call to `af_lookup` for field `index` and loads the slot it writes.
+    fn lookup(&mut self, index: usize) -> Triple {
+        let Source::Root {
+            root,
+            paths,
+            path_count,
+            ..
+        } = &self.source
+        else {
+            return self.null_triple();
+        };
+        if index >= *path_count {
+            // Field indices come from the same `CheckedExpr` as the paths; stay total anyway.
+            return self.null_triple();
+        }
+        let root = *root;
+        let path = paths.wrapping_add(index) as i64;
+        let out = self.b.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            SLOT_SIZE as u32,
+            3,
+        ));
+        let out_addr = self.b.ins().stack_addr(self.ptr, out, 0);
+        let path = self.b.ins().iconst(self.ptr, path);
+        let sig = self.sigs().lookup;
+        self.call_helper(sig, af_lookup as *const u8, &[root, path, out_addr]);
+        let tag = self.b.ins().stack_load(self.ptr, types::I64, out, 0);
+        let word = self.b.ins().stack_load(self.ptr, types::I64, out, 8);
+        let len = self.b.ins().stack_load(self.ptr, types::I64, out, 16);
+        (tag, word, len)
+    }
+
+    fn null_triple(&mut self) -> Triple {
+        let zero = self.b.ins().iconst(types::I64, 0);
+        (zero, zero, zero)
+    }
+
     fn sigs(&mut self) -> Sigs {
         if let Some(sigs) = self.sigs {
             return sigs;
@@ -442,6 +655,7 @@ impl<'n> Gen<'_> {
             bytes_eq: make(&[i64, i64, i64], &[types::I8]),
             lower: make(&[self.ptr, i64, i64, i64, self.ptr], &[]),
             len: make(&[i64, i64, i64], &[types::F64]),
+            lookup: make(&[self.ptr, self.ptr, self.ptr], &[]),
         };
         self.sigs = Some(sigs);
         sigs
@@ -716,6 +930,15 @@ impl<'n> Gen<'_> {
     }
 
     fn call(&mut self, function: Function, args: &'n [Node]) -> CVal<'n> {
+        if let Some((text, affix, at_start)) = lower_affix_call(function, args) {
+            let (text, affix) = (self.node(text), self.node(affix));
+            let helper: BinaryHelper = if at_start {
+                af_lower_starts_with
+            } else {
+                af_lower_ends_with
+            };
+            return CVal::Bool(self.call_binary(helper, text, affix));
+        }
         let mut values: Vec<CVal<'n>> = args.iter().map(|arg| self.node(arg)).collect();
         // Arity was checked; padding with null keeps this total for any tree.
         while values.len() < 2 {
@@ -823,6 +1046,41 @@ extern "C" fn af_ends_with(at: u64, aw: u64, al: u64, bt: u64, bw: u64, bl: u64)
     // SAFETY: called only from generated code, which passes valid triples (see `pair`).
     let (s, suffix) = unsafe { pair((at, aw, al), (bt, bw, bl)) };
     u8::from(semantics::ends_with(&s, &suffix))
+}
+
+extern "C" fn af_lower_starts_with(at: u64, aw: u64, al: u64, bt: u64, bw: u64, bl: u64) -> u8 {
+    lower_affix(at, aw, al, bt, bw, bl, true)
+}
+
+extern "C" fn af_lower_ends_with(at: u64, aw: u64, al: u64, bt: u64, bw: u64, bl: u64) -> u8 {
+    lower_affix(at, aw, al, bt, bw, bl, false)
+}
+
+/// `semantics::lower_affix` on two triples, reading strings in place (the common case)
+/// rather than rebuilding interpreter values.
+#[inline]
+fn lower_affix(at: u64, aw: u64, al: u64, bt: u64, bw: u64, bl: u64, at_start: bool) -> u8 {
+    if at != TAG_STRING || bt != TAG_STRING {
+        // `lower` of a non-string is null; a non-string affix never matches.
+        return 0;
+    }
+    // SAFETY: called only from generated code, which passes valid triples (see `pair`); a
+    // string triple is the pointer and byte length of a live `str`.
+    let (s, affix) = unsafe {
+        (
+            std::str::from_utf8_unchecked(std::slice::from_raw_parts(aw as *const u8, al as usize)),
+            std::str::from_utf8_unchecked(std::slice::from_raw_parts(bw as *const u8, bl as usize)),
+        )
+    };
+    u8::from(semantics::lower_affix_str(s, affix, at_start))
+}
+
+extern "C" fn af_lookup(root: *const Value, path: *const FieldPath, out: *mut Slot) {
+    // SAFETY: `root` is the `&Value` that `JitCondition::eval_root` passed in, alive for the
+    // call; `path` points into the condition's `_paths`, which outlive its code.
+    let value = unsafe { (*path).lookup(&*root, 0) };
+    // SAFETY: `out` is a 24-byte, 8-aligned stack slot of the generated function.
+    unsafe { out.write(Slot::from_json(value)) };
 }
 
 extern "C" fn af_order(code: u32, at: u64, aw: u64, al: u64, bt: u64, bw: u64, bl: u64) -> u8 {

@@ -140,10 +140,26 @@ impl Condition {
     }
 
     /// Evaluates with `inputs[i]` the value of `fields()[i]` (None or too short = missing).
+    ///
+    /// Allocates nothing for up to 16 fields; `eval_root` never allocates.
+    #[inline]
     pub fn eval(&self, inputs: &[Option<&serde_json::Value>]) -> bool {
         match &self.jit {
             Some(jit) => jit.eval(inputs),
             None => self.interpreter.eval(inputs),
+        }
+    }
+
+    /// Evaluates reading every field from `root` by its whole path (first segment included,
+    /// e.g. `root["event"]["request"]["ip"]`); the runtime passes `{"event": .., "step": ..}`.
+    ///
+    /// Equivalent to `eval` with `fields()` looked up in `root`, but allocates nothing for any
+    /// number of fields, and a field read only in a short-circuited operand is never looked up.
+    #[inline]
+    pub fn eval_root(&self, root: &serde_json::Value) -> bool {
+        match &self.jit {
+            Some(jit) => jit.eval_root(root),
+            None => self.interpreter.eval_root(root),
         }
     }
 }

@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::collections::VecDeque;
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,7 @@ use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions};
 use sha2::{Digest, Sha256};
 
 use super::cpu_clock::ThreadCpuClock;
+use super::handoff::{self, RecvError};
 use super::ops::{RunRecorder, authflow_actions};
 use super::redact::Redactor;
 use super::{
@@ -47,6 +49,16 @@ pub struct EngineConfig {
     pub terminate_grace: Duration,
     /// How long a new runtime may take to start.
     pub startup_timeout: Duration,
+    /// How many generic runtimes (thread, runtime and sandbox prelude, no tenant code) the
+    /// engine keeps starting in the background, so the first run of an action only evaluates
+    /// the action's own code. `0` starts every runtime on demand. Pooled runtimes are threads
+    /// beyond `max_runtimes`; a pooled runtime is bound to one action by its first run and
+    /// never returns to the pool.
+    pub warm_runtimes: usize,
+    /// The heap budget pooled runtimes are created with; runs with another
+    /// [`Limits::heap_bytes`] start their runtime on demand, and the pool then follows the
+    /// budget that run asked for.
+    pub warm_heap_bytes: usize,
 }
 
 impl Default for EngineConfig {
@@ -56,6 +68,8 @@ impl Default for EngineConfig {
             thread_stack_bytes: 8 * 1024 * 1024,
             terminate_grace: Duration::from_secs(2),
             startup_timeout: Duration::from_secs(10),
+            warm_runtimes: 1,
+            warm_heap_bytes: Limits::default().heap_bytes,
         }
     }
 }
@@ -82,11 +96,12 @@ struct RuntimeKey {
 
 /// One run handed to a worker thread.
 struct Job {
+    /// The action to bind a generic runtime to; sent with (only) the first job of a runtime.
+    bind: Option<LoadPlan>,
     event_json: String,
     limits: Limits,
     fetch: FetchPolicy,
     clock_ms: i64,
-    reply: mpsc::Sender<WorkerReply>,
 }
 
 /// A worker's answer to a [`Job`].
@@ -96,9 +111,13 @@ struct WorkerReply {
     discard: bool,
 }
 
-/// The engine's handle on one worker thread.
+/// The engine's handle on one worker thread. Dropping it closes the job mailbox, which ends
+/// the thread and its runtime.
 struct Worker {
-    jobs: mpsc::Sender<Job>,
+    jobs: handoff::Sender<Job>,
+    replies: handoff::Receiver<WorkerReply>,
+    /// Whether the runtime still waits for the action it will serve.
+    unbound: bool,
     isolate: v8::IsolateHandle,
     cpu_clock: Option<ThreadCpuClock>,
     /// Which time limit the watchdog enforced (`FIRED_*`), read by the worker afterwards.
@@ -119,6 +138,29 @@ pub struct Engine {
     config: EngineConfig,
     slots: Mutex<HashMap<RuntimeKey, Arc<Slot>>>,
     clock: AtomicU64,
+    pool: Mutex<Pool>,
+}
+
+/// Generic runtimes that are starting or ready, all with the same heap budget.
+struct Pool {
+    heap_bytes: usize,
+    runtimes: VecDeque<Pooled>,
+}
+
+/// One pooled runtime.
+enum Pooled {
+    /// Its thread is still building the runtime.
+    Starting(PendingWorker),
+    /// It is ready for its first job.
+    Ready(Worker),
+}
+
+/// A worker thread that was spawned but may still be building its runtime.
+struct PendingWorker {
+    jobs: handoff::Sender<Job>,
+    replies: handoff::Receiver<WorkerReply>,
+    watchdog_fired: Arc<AtomicU8>,
+    ready: mpsc::Receiver<Result<(v8::IsolateHandle, Option<ThreadCpuClock>), String>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -142,11 +184,67 @@ impl Engine {
                     .to_owned(),
             ));
         }
-        Ok(Engine {
+        let engine = Engine {
+            pool: Mutex::new(Pool {
+                heap_bytes: config.warm_heap_bytes,
+                runtimes: VecDeque::new(),
+            }),
             config,
             slots: Mutex::new(HashMap::new()),
             clock: AtomicU64::new(0),
-        })
+        };
+        engine.refill_pool();
+        Ok(engine)
+    }
+
+    /// Starts generic runtimes until the pool holds `warm_runtimes`; never waits for them.
+    /// A runtime that cannot be started is simply not pooled: runs start their own instead.
+    fn refill_pool(&self) {
+        let mut pool = lock(&self.pool);
+        while pool.runtimes.len() < self.config.warm_runtimes {
+            match start_worker(&self.config, "action-pooled", pool.heap_bytes) {
+                Ok(pending) => pool.runtimes.push_back(Pooled::Starting(pending)),
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// Waits until every pooled runtime has finished starting (at most `timeout` for each), so
+    /// the next first runs of actions find them ready; returns how many are ready. A server
+    /// calls this before it takes traffic; the benchmarks call it to time a pooled cold start.
+    pub fn prewarm(&self, timeout: Duration) -> usize {
+        self.refill_pool();
+        let mut pool = lock(&self.pool);
+        let runtimes = std::mem::take(&mut pool.runtimes);
+        for pooled in runtimes {
+            match pooled {
+                Pooled::Starting(pending) => {
+                    if let Ok(worker) = pending.wait(timeout) {
+                        pool.runtimes.push_back(Pooled::Ready(worker));
+                    }
+                }
+                ready @ Pooled::Ready(_) => pool.runtimes.push_back(ready),
+            }
+        }
+        pool.runtimes.len()
+    }
+
+    /// A pooled runtime with `heap_bytes`, waiting for it to finish starting if it must. A
+    /// request for another budget empties the pool and retargets it.
+    fn take_pooled(&self, heap_bytes: usize) -> Option<Worker> {
+        let pending = {
+            let mut pool = lock(&self.pool);
+            if pool.heap_bytes != heap_bytes {
+                pool.heap_bytes = heap_bytes;
+                pool.runtimes.clear();
+                return None;
+            }
+            pool.runtimes.pop_front()?
+        };
+        match pending {
+            Pooled::Ready(worker) => Some(worker),
+            Pooled::Starting(pending) => pending.wait(self.config.startup_timeout).ok(),
+        }
     }
 
     /// How many runtimes are cached right now (each owns a thread).
@@ -163,6 +261,7 @@ impl Engine {
         action: &ActionSource,
         input: ActionInput<'_>,
     ) -> ActionOutcome {
+        let tmp_t0 = Instant::now();
         let redactor = Redactor::for_action(action);
         let key = RuntimeKey {
             tenant: tenant.to_owned(),
@@ -172,36 +271,46 @@ impl Engine {
         };
         let slot = self.slot(key);
         let mut guard = lock(&slot.worker);
+        let mut took_pooled = false;
         if guard.is_none() {
-            match spawn_worker(&self.config, action, input.limits.heap_bytes) {
+            let heap_bytes = input.limits.heap_bytes;
+            let worker = match self.take_pooled(heap_bytes) {
+                Some(worker) => {
+                    took_pooled = true;
+                    Ok(worker)
+                }
+                None => start_worker(&self.config, &format!("action-{}", action.slug), heap_bytes)
+                    .and_then(|pending| pending.wait(self.config.startup_timeout)),
+            };
+            match worker {
                 Ok(worker) => *guard = Some(worker),
                 Err(error) => {
                     return ActionOutcome::failed(engine_failure(error.to_string()));
                 }
             }
         }
-        let Some(worker) = guard.as_ref() else {
+        let Some(worker) = guard.as_mut() else {
             return ActionOutcome::failed(engine_failure("no runtime".to_owned()));
         };
-        let (reply_sender, replies) = mpsc::channel();
+        let bind = if worker.unbound {
+            worker.unbound = false;
+            Some(LoadPlan::for_action(action))
+        } else {
+            None
+        };
         let job = Job {
+            bind,
             event_json: event_json(input.event, &action.secrets),
             limits: *input.limits,
             fetch: input.fetch.clone(),
             clock_ms: input.clock_ms,
-            reply: reply_sender,
         };
         let started = Instant::now();
+        let tmp_pre = tmp_t0.elapsed();
         let cpu_at_start = worker.cpu_clock.and_then(|clock| clock.used());
-        if worker.jobs.send(job).is_err() {
-            *guard = None;
-            return ActionOutcome::failed(engine_failure(
-                "the runtime's thread is gone".to_owned(),
-            ));
-        }
+        worker.jobs.send(job);
         let reply = watch(
             worker,
-            &replies,
             input.limits,
             started,
             cpu_at_start,
@@ -234,7 +343,15 @@ impl Engine {
                 ))
             }
         };
+        drop(guard);
+        let tmp_mid = tmp_t0.elapsed();
+        if took_pooled {
+            // Replace the pooled runtime only after the run, so building it never competes with
+            // the run that needed it.
+            self.refill_pool();
+        }
         redactor.outcome(&mut outcome);
+        if std::env::var_os("AF_TIME").is_some() { eprintln!("caller pre {tmp_pre:?} replied {tmp_mid:?} total {:?}", tmp_t0.elapsed()); }
         outcome
     }
 
@@ -286,7 +403,6 @@ enum WatchError {
 /// CPU than wall time (a busy machine).
 fn watch(
     worker: &Worker,
-    replies: &mpsc::Receiver<WorkerReply>,
     limits: &Limits,
     started: Instant,
     cpu_at_start: Option<Duration>,
@@ -309,10 +425,10 @@ fn watch(
             break LimitKind::WallTime;
         }
         let slice = (cpu_limit - cpu_used).min(wall_limit - wall_used);
-        match replies.recv_timeout(slice) {
+        match worker.replies.recv_timeout(slice) {
             Ok(reply) => return Ok(reply),
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return Err(WatchError::Disconnected),
+            Err(RecvError::Timeout) => {}
+            Err(RecvError::Closed) => return Err(WatchError::Disconnected),
         }
     };
     let code = match fired {
@@ -321,10 +437,10 @@ fn watch(
     };
     worker.watchdog_fired.store(code, Ordering::SeqCst);
     worker.isolate.terminate_execution();
-    match replies.recv_timeout(config.terminate_grace) {
+    match worker.replies.recv_timeout(config.terminate_grace) {
         Ok(reply) => Ok(reply),
-        Err(RecvTimeoutError::Timeout) => Err(WatchError::Abandoned(fired)),
-        Err(RecvTimeoutError::Disconnected) => Err(WatchError::Disconnected),
+        Err(RecvError::Timeout) => Err(WatchError::Abandoned(fired)),
+        Err(RecvError::Closed) => Err(WatchError::Disconnected),
     }
 }
 
@@ -348,10 +464,36 @@ fn time_limit_message(kind: LimitKind, limits: &Limits) -> String {
     }
 }
 
-/// Hashes everything a runtime is built from: code, modules, secrets and trigger.
+/// Hashes everything a runtime is built from: code, modules, secrets and trigger. Every field
+/// is length-prefixed so no two different sources feed the hash the same bytes; hashing the
+/// fields directly (rather than a serialisation of them) keeps this cheap on every warm call.
 fn source_hash(action: &ActionSource) -> [u8; 32] {
-    let bytes = serde_json::to_vec(action).unwrap_or_default();
-    Sha256::digest(&bytes).into()
+    fn field(hasher: &mut Sha256, bytes: &[u8]) {
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(bytes);
+    }
+    fn secrets(hasher: &mut Sha256, secrets: &std::collections::BTreeMap<String, String>) {
+        hasher.update((secrets.len() as u64).to_le_bytes());
+        for (name, value) in secrets {
+            field(hasher, name.as_bytes());
+            field(hasher, value.as_bytes());
+        }
+    }
+    let mut hasher = Sha256::new();
+    field(&mut hasher, action.slug.as_bytes());
+    field(&mut hasher, action.file_name.as_bytes());
+    field(&mut hasher, action.code.as_bytes());
+    field(&mut hasher, action.trigger.entry_point().as_bytes());
+    secrets(&mut hasher, &action.secrets);
+    hasher.update((action.modules.len() as u64).to_le_bytes());
+    for module in &action.modules {
+        field(&mut hasher, module.name.as_bytes());
+        field(&mut hasher, module.version.as_bytes());
+        field(&mut hasher, module.file_name.as_bytes());
+        field(&mut hasher, module.code.as_bytes());
+        secrets(&mut hasher, &module.secrets);
+    }
+    hasher.finalize().into()
 }
 
 /// Serialises the event with `secrets` set to the action's secrets.
@@ -393,33 +535,48 @@ fn limit_failure(kind: LimitKind, message: String) -> ActionFailure {
     }
 }
 
-/// Starts a worker thread with a fresh runtime for `action`.
-fn spawn_worker(
+/// Spawns a worker thread that builds a generic runtime (prelude loaded, no action yet); the
+/// first job binds it to an action. Returns at once.
+fn start_worker(
     config: &EngineConfig,
-    action: &ActionSource,
+    thread_name: &str,
     heap_bytes: usize,
-) -> Result<Worker, EngineError> {
-    let (jobs, job_receiver) = mpsc::channel::<Job>();
+) -> Result<PendingWorker, EngineError> {
+    let (jobs, job_inbox) = handoff::mailbox::<Job>();
+    let (reply_sender, replies) = handoff::mailbox::<WorkerReply>();
     let (ready_sender, ready) = mpsc::channel();
     let watchdog_fired = Arc::new(AtomicU8::new(FIRED_NONE));
-    let sources = LoadPlan::for_action(action);
     let fired = Arc::clone(&watchdog_fired);
     std::thread::Builder::new()
-        .name(format!("action-{}", action.slug))
+        .name(thread_name.to_owned())
         .stack_size(config.thread_stack_bytes)
-        .spawn(move || worker_main(sources, heap_bytes, fired, ready_sender, job_receiver))
+        .spawn(move || worker_main(heap_bytes, fired, ready_sender, job_inbox, reply_sender))
         .map_err(|error| EngineError::Startup(error.to_string()))?;
-    match ready.recv_timeout(config.startup_timeout) {
-        Ok(Ok((isolate, cpu_clock))) => Ok(Worker {
-            jobs,
-            isolate,
-            cpu_clock,
-            watchdog_fired,
-        }),
-        Ok(Err(message)) => Err(EngineError::Startup(message)),
-        Err(_) => Err(EngineError::Startup(
-            "the runtime did not start in time".to_owned(),
-        )),
+    Ok(PendingWorker {
+        jobs,
+        replies,
+        watchdog_fired,
+        ready,
+    })
+}
+
+impl PendingWorker {
+    /// Waits until the runtime is ready to take its first job.
+    fn wait(self, timeout: Duration) -> Result<Worker, EngineError> {
+        match self.ready.recv_timeout(timeout) {
+            Ok(Ok((isolate, cpu_clock))) => Ok(Worker {
+                jobs: self.jobs,
+                replies: self.replies,
+                unbound: true,
+                isolate,
+                cpu_clock,
+                watchdog_fired: self.watchdog_fired,
+            }),
+            Ok(Err(message)) => Err(EngineError::Startup(message)),
+            Err(_) => Err(EngineError::Startup(
+                "the runtime did not start in time".to_owned(),
+            )),
+        }
     }
 }
 
@@ -439,6 +596,15 @@ struct LoadScript {
 }
 
 impl LoadPlan {
+    /// The plan of a runtime that no action is bound to yet.
+    fn unbound() -> LoadPlan {
+        LoadPlan {
+            trigger: Trigger::Login,
+            action_file: String::new(),
+            scripts: Vec::new(),
+        }
+    }
+
     fn for_action(action: &ActionSource) -> LoadPlan {
         let mut scripts = Vec::new();
         for module in &action.modules {
@@ -496,6 +662,8 @@ struct WorkerState {
     runtime: JsRuntime,
     run_action: v8::Global<v8::Function>,
     plan: LoadPlan,
+    /// Whether a job has bound the runtime to an action (it happens once per runtime).
+    bound: bool,
     /// `None` until the first run loads the sources; then the load result, cached.
     loaded: Option<Result<(), ActionFailure>>,
     heap_exhausted: Rc<AtomicBool>,
@@ -504,11 +672,11 @@ struct WorkerState {
 }
 
 fn worker_main(
-    plan: LoadPlan,
     heap_bytes: usize,
     watchdog_fired: Arc<AtomicU8>,
     ready: mpsc::Sender<Result<(v8::IsolateHandle, Option<ThreadCpuClock>), String>>,
-    jobs: mpsc::Receiver<Job>,
+    jobs: handoff::Receiver<Job>,
+    replies: handoff::Sender<WorkerReply>,
 ) {
     let executor = match tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -520,7 +688,7 @@ fn worker_main(
             return;
         }
     };
-    let mut state = match WorkerState::start(plan, heap_bytes, watchdog_fired) {
+    let mut state = match WorkerState::start(heap_bytes, watchdog_fired) {
         Ok(state) => state,
         Err(message) => {
             let _ = ready.send(Err(message));
@@ -534,10 +702,9 @@ fn worker_main(
     {
         return;
     }
-    for job in jobs {
-        let reply_to = job.reply.clone();
+    while let Ok(job) = jobs.recv() {
         let (outcome, discard) = state.run(&executor, job);
-        let _ = reply_to.send(WorkerReply { outcome, discard });
+        replies.send(WorkerReply { outcome, discard });
         if discard {
             return;
         }
@@ -545,11 +712,7 @@ fn worker_main(
 }
 
 impl WorkerState {
-    fn start(
-        plan: LoadPlan,
-        heap_bytes: usize,
-        watchdog_fired: Arc<AtomicU8>,
-    ) -> Result<WorkerState, String> {
+    fn start(heap_bytes: usize, watchdog_fired: Arc<AtomicU8>) -> Result<WorkerState, String> {
         let create_params = v8::CreateParams::default().heap_limits(0, heap_bytes);
         let mut runtime = JsRuntime::try_new(RuntimeOptions {
             extensions: vec![authflow_actions::init()],
@@ -580,7 +743,8 @@ impl WorkerState {
         Ok(WorkerState {
             runtime,
             run_action,
-            plan,
+            plan: LoadPlan::unbound(),
+            bound: false,
             loaded: None,
             heap_exhausted,
             watchdog_fired,
@@ -646,6 +810,23 @@ impl WorkerState {
     /// Runs one job; returns the outcome and whether the runtime must be discarded.
     fn run(&mut self, executor: &tokio::runtime::Runtime, job: Job) -> (ActionOutcome, bool) {
         let started = Instant::now();
+        match (job.bind, self.bound) {
+            (Some(plan), false) => {
+                self.plan = plan;
+                self.bound = true;
+            }
+            (None, true) => {}
+            // A runtime serves exactly one action: rebinding, or running unbound, is refused
+            // and the runtime discarded.
+            _ => {
+                return (
+                    ActionOutcome::failed(engine_failure(
+                        "the runtime was not bound to exactly one action".to_owned(),
+                    )),
+                    true,
+                );
+            }
+        }
         let limits = job.limits;
         self.runtime.op_state().borrow_mut().put(RunRecorder::new(
             job.event_json,
@@ -662,6 +843,7 @@ impl WorkerState {
                 result
             }
         };
+        let tmp_t1 = started.elapsed();
         let call_result = match &load_result {
             Ok(()) => {
                 let call = self.runtime.call(&self.run_action);
@@ -672,6 +854,7 @@ impl WorkerState {
             }
             Err(_) => None,
         };
+        if std::env::var_os("AF_TIME").is_some() { eprintln!("load {:?} call {:?}", tmp_t1, started.elapsed()); }
         let recorder = self
             .runtime
             .op_state()

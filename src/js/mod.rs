@@ -28,6 +28,7 @@
 
 mod cpu_clock;
 mod engine;
+mod handoff;
 mod limits;
 mod ops;
 mod redact;

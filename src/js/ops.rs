@@ -14,15 +14,13 @@ use serde_json::Value;
 use super::{FetchPolicy, FetchRecord, LimitKind, Limits, LogLevel, LogLine, Trigger};
 
 /// How the script side reported the end of a run through `op_authflow_finish`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub(crate) struct ScriptReport {
     /// `ok`, `threw`, `rejected`, `missing_entry`, `stack` or `heap`.
     pub kind: String,
     /// The error's message (or the thrown value as a string).
-    #[serde(default)]
     pub message: String,
     /// The error's stack, if the thrown value had one.
-    #[serde(default)]
     pub stack: String,
 }
 
@@ -344,15 +342,25 @@ pub(crate) fn op_authflow_fetch(
     .to_string()
 }
 
-/// The prelude's report of how the handler ended, as JSON [`ScriptReport`].
+/// The prelude's report of how the handler ended: its kind, message and stack as separate
+/// strings, so the common `ok` report costs no JSON on either side.
 #[op2]
 #[string]
-pub(crate) fn op_authflow_finish(state: &mut OpState, #[string] report_json: String) -> String {
+pub(crate) fn op_authflow_finish(
+    state: &mut OpState,
+    #[string] kind: String,
+    #[string] message: String,
+    #[string] stack: String,
+) -> String {
     let Some(recorder) = recorder(state) else {
         return NO_RUN.to_owned();
     };
     if recorder.report.is_none() {
-        recorder.report = serde_json::from_str(&report_json).ok();
+        recorder.report = Some(ScriptReport {
+            kind,
+            message,
+            stack,
+        });
     }
     String::new()
 }

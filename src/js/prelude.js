@@ -137,10 +137,14 @@
 
   // --- Helpers --------------------------------------------------------------------------------
 
+  // The freezing walks keep their work list in a prototype-less object, so nothing the action
+  // puts on `Array.prototype` (setters on indexes, a patched `push`) can observe or redirect it.
   const deepFreeze = (root) => {
-    const pending = [root];
-    while (pending.length > 0) {
-      const value = ReflectApply(ArrayPrototypePop, pending, []);
+    const pending = { __proto__: null };
+    let count = 0;
+    pending[count++] = root;
+    while (count > 0) {
+      const value = pending[--count];
       if (value === null || (typeof value !== 'object' && typeof value !== 'function')) continue;
       if (ObjectIsFrozen(value)) continue;
       ObjectFreeze(value);
@@ -148,8 +152,29 @@
       for (let i = 0; i < names.length; i++) {
         const descriptor = ObjectGetOwnPropertyDescriptor(value, names[i]);
         if (descriptor !== undefined && ObjectHasOwn(descriptor, 'value')) {
-          ReflectApply(ArrayPrototypePush, pending, [descriptor.value]);
+          pending[count++] = descriptor.value;
         }
+      }
+    }
+    return root;
+  };
+
+  // Freezes a tree that `JSON.parse` just built (plus the prelude's own accessor for
+  // `user.app_metadata`, whose value is frozen already). Such a tree holds only enumerable own
+  // data properties and no user code has seen it yet, so reading each key directly is exact
+  // and skips a descriptor object per property, which dominates the cost of a warm call.
+  const freezeJsonTree = (root) => {
+    const pending = { __proto__: null };
+    let count = 0;
+    pending[count++] = root;
+    while (count > 0) {
+      const value = pending[--count];
+      if (ObjectIsFrozen(value)) continue;
+      ObjectFreeze(value);
+      const keys = ObjectKeys(value);
+      for (let i = 0; i < keys.length; i++) {
+        const child = value[keys[i]];
+        if (child !== null && typeof child === 'object') pending[count++] = child;
       }
     }
     return root;
@@ -270,18 +295,18 @@
   // Builds the run's frozen event; `user.app_metadata` is a getter over the merged view so
   // patches made by `api.user.setAppMetadata` are visible at once.
   const buildEvent = (event, metadata) => {
-    if (!isPlainObject(event)) return deepFreeze({});
+    if (!isPlainObject(event)) return ObjectFreeze({});
     const user = event.user;
     if (isPlainObject(user)) {
       const base = user.app_metadata;
-      metadata.view = deepFreeze(isPlainObject(base) ? defineAll({}, base) : {});
+      metadata.view = freezeJsonTree(isPlainObject(base) ? defineAll({}, base) : {});
       ObjectDefineProperty(user, 'app_metadata', {
         get: () => metadata.view,
         enumerable: true,
         configurable: false,
       });
     }
-    return deepFreeze(event);
+    return freezeJsonTree(event);
   };
 
   const buildApi = (metadata) => deepFreeze({
@@ -428,18 +453,23 @@
     return { kind: 'ok', message: '', stack: '' };
   };
 
+  // The api is built once per runtime: its functions find the current run through the ops and
+  // `metadata`, so a fresh copy per run would only cost allocations.
+  const emptyView = ObjectFreeze({});
+  const metadata = { __proto__: null, view: emptyView };
+  const api = buildApi(metadata);
+
   return async function runAction() {
     const input = JSONParse(opInput());
     clockMs = input.clock_ms;
-    const metadata = { view: deepFreeze({}) };
+    metadata.view = emptyView;
     const event = buildEvent(input.event, metadata);
-    const api = buildApi(metadata);
     let report;
     try {
       report = await invoke(input.trigger, event, api);
     } catch (error) {
       report = describe('rejected', error);
     }
-    opFinish(JSONStringify(report));
+    opFinish(report.kind, report.message, report.stack);
   };
 })(globalThis);

@@ -472,10 +472,11 @@ fn add_method(ctx: &mut Value, method: &str, aal: &str) {
 }
 
 /// Evaluates a compiled condition against the run's state.
+///
+/// `eval_root` looks each field up in `ctx` (paths start with `event` or `step`) only when
+/// the condition needs it, and allocates nothing whatever the number of fields.
 fn eval(condition: &Condition, ctx: &Value) -> bool {
-    let mut inputs: smallvec::SmallVec<[Option<&Value>; 8]> = smallvec::SmallVec::new();
-    inputs.extend(condition.fields().iter().map(|f| f.lookup(ctx, 0)));
-    condition.eval(&inputs)
+    condition.eval_root(ctx)
 }
 
 /// Fills a template: missing fields render as empty strings, strings as themselves, other
