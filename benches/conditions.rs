@@ -206,7 +206,10 @@ fn evaluation(c: &mut Criterion) {
             ("interpreter", interpreter.eval(&inputs)),
             ("interpreter root", interpreter.eval_root(&root)),
         ] {
-            assert_eq!(got, expected, "{name}: {variant} disagrees with the hand-written");
+            assert_eq!(
+                got, expected,
+                "{name}: {variant} disagrees with the hand-written"
+            );
         }
 
         let mut group = c.benchmark_group(format!("inputs/{name}"));

@@ -305,7 +305,11 @@ fn more_fields_than_inline_slots_evaluate_alike() {
             .collect();
         let expected = hit.is_some();
         assert_eq!(condition.eval(&inputs), expected, "eval, hit {hit:?}");
-        assert_eq!(condition.eval_root(&root), expected, "eval_root, hit {hit:?}");
+        assert_eq!(
+            condition.eval_root(&root),
+            expected,
+            "eval_root, hit {hit:?}"
+        );
         let interpreter = Interpreter::new(&checked);
         assert_eq!(interpreter.eval(&inputs), expected);
         assert_eq!(interpreter.eval_root(&root), expected);

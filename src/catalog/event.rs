@@ -464,19 +464,57 @@ pub enum FieldLookup {
     Unknown,
 }
 
+/// A node of the catalogue's path tree: a field and its members by segment name.
+struct PathNode {
+    field: Option<&'static EventField>,
+    children: Vec<(&'static str, PathNode)>,
+}
+
+/// The catalogue as a tree of segments, built once: lookups walk it one short list per
+/// segment, without allocating or re-splitting paths (they run for every read of every block).
+fn tree() -> &'static PathNode {
+    static TREE: std::sync::OnceLock<PathNode> = std::sync::OnceLock::new();
+    TREE.get_or_init(|| {
+        let mut root = PathNode {
+            field: None,
+            children: Vec::new(),
+        };
+        for field in EVENT_FIELDS {
+            let mut node = &mut root;
+            for segment in field.path.split('.') {
+                let index = match node.children.iter().position(|(name, _)| *name == segment) {
+                    Some(i) => i,
+                    None => {
+                        node.children.push((
+                            segment,
+                            PathNode {
+                                field: None,
+                                children: Vec::new(),
+                            },
+                        ));
+                        node.children.len() - 1
+                    }
+                };
+                node = &mut node.children[index].1;
+            }
+            node.field = Some(field);
+        }
+        root
+    })
+}
+
 /// Resolves `segments` (below `event`) against the catalogue.
 pub fn lookup<S: AsRef<str>>(segments: &[S]) -> FieldLookup {
-    let mut prefix = std::string::String::new();
+    let mut node = tree();
     for (i, segment) in segments.iter().enumerate() {
-        if i > 0 {
-            prefix.push('.');
-        }
-        prefix.push_str(segment.as_ref());
-        match EVENT_FIELDS.iter().find(|f| f.path == prefix) {
+        let segment = segment.as_ref();
+        let Some((_, child)) = node.children.iter().find(|(name, _)| *name == segment) else {
+            return FieldLookup::Unknown;
+        };
+        match child.field {
             Some(f) if f.ty == Record && i + 1 < segments.len() => return FieldLookup::Dynamic(f),
             Some(f) if i + 1 == segments.len() => return FieldLookup::Field(f),
-            Some(_) => {}
-            None => return FieldLookup::Unknown,
+            _ => node = child,
         }
     }
     FieldLookup::Unknown

@@ -29,6 +29,8 @@ pub struct Context<'a> {
     pub actions: &'a BTreeMap<String, ActionFacts>,
     /// Every `event.*` / `step.*` read, by any block.
     pub reads: Vec<FieldRead>,
+    /// Each block's parsed `when` condition, parsed once for every rule.
+    pub conditions: Vec<Option<Result<crate::expr::Expr, crate::expr::ExprError>>>,
     /// Slugs of the actions that Run Custom Action blocks of this flow name.
     pub flow_actions: Vec<String>,
     pub diagnostics: Vec<Diagnostic>,
@@ -78,6 +80,11 @@ pub fn check_flow(
                 .map(str::to_string)
         })
         .collect();
+    let conditions = graph
+        .blocks
+        .iter()
+        .map(|b| b.block.when.as_ref().map(|w| crate::expr::parse(&w.text)))
+        .collect();
     let mut cx = Context {
         ws,
         file,
@@ -86,6 +93,7 @@ pub fn check_flow(
         available,
         actions,
         reads: Vec::new(),
+        conditions,
         flow_actions,
         diagnostics: Vec::new(),
     };
@@ -140,7 +148,7 @@ fn gather_reads(cx: &mut Context) {
     let mut reads = Vec::new();
     for (i, info) in cx.graph.blocks.iter().enumerate() {
         if let Some(when) = &info.block.when
-            && let Ok(expr) = crate::expr::parse(&when.text)
+            && let Some(Ok(expr)) = &cx.conditions[i]
         {
             for path in expr.field_paths() {
                 let segments: Vec<Segment> = path

@@ -8,10 +8,10 @@
 //! the prelude's entry function.
 
 use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::collections::VecDeque;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -309,13 +309,7 @@ impl Engine {
         let tmp_pre = tmp_t0.elapsed();
         let cpu_at_start = worker.cpu_clock.and_then(|clock| clock.used());
         worker.jobs.send(job);
-        let reply = watch(
-            worker,
-            input.limits,
-            started,
-            cpu_at_start,
-            &self.config,
-        );
+        let reply = watch(worker, input.limits, started, cpu_at_start, &self.config);
         let mut outcome = match reply {
             Ok(reply) => {
                 // A watchdog that fired just as the script finished leaves the isolate marked
@@ -351,7 +345,12 @@ impl Engine {
             self.refill_pool();
         }
         redactor.outcome(&mut outcome);
-        if std::env::var_os("AF_TIME").is_some() { eprintln!("caller pre {tmp_pre:?} replied {tmp_mid:?} total {:?}", tmp_t0.elapsed()); }
+        if std::env::var_os("AF_TIME").is_some() {
+            eprintln!(
+                "caller pre {tmp_pre:?} replied {tmp_mid:?} total {:?}",
+                tmp_t0.elapsed()
+            );
+        }
         outcome
     }
 
@@ -740,6 +739,10 @@ impl WorkerState {
                 .map_err(|_| "the sandbox prelude did not return a function".to_owned())?;
             v8::Global::new(scope, function)
         };
+        // Building the runtime leaves garbage behind (the engine's own polyfills); collecting
+        // it now, while the runtime waits in the pool, keeps that collection out of the first
+        // run.
+        runtime.v8_isolate().low_memory_notification();
         Ok(WorkerState {
             runtime,
             run_action,
@@ -854,7 +857,9 @@ impl WorkerState {
             }
             Err(_) => None,
         };
-        if std::env::var_os("AF_TIME").is_some() { eprintln!("load {:?} call {:?}", tmp_t1, started.elapsed()); }
+        if std::env::var_os("AF_TIME").is_some() {
+            eprintln!("load {:?} call {:?}", tmp_t1, started.elapsed());
+        }
         let recorder = self
             .runtime
             .op_state()

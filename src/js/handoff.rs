@@ -110,7 +110,11 @@ impl<T> Receiver<T> {
             if polls % 16 == 0 && started.elapsed() >= spin {
                 break;
             }
-            if tmp_yield() { std::thread::yield_now(); } else { std::hint::spin_loop(); }
+            if tmp_yield() {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
         }
         let mut inner = self.shared.lock();
         loop {
@@ -184,5 +188,13 @@ mod tests {
     }
 }
 
-fn tmp_spin() -> Duration { std::env::var("AF_SPIN").ok().and_then(|v| v.parse().ok()).map(Duration::from_micros).unwrap_or(SPIN) }
-fn tmp_yield() -> bool { std::env::var_os("AF_YIELD").is_some() }
+fn tmp_spin() -> Duration {
+    std::env::var("AF_SPIN")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_micros)
+        .unwrap_or(SPIN)
+}
+fn tmp_yield() -> bool {
+    std::env::var_os("AF_YIELD").is_some()
+}

@@ -20,12 +20,12 @@ pub fn run(cx: &mut Context) {
     let types = CatalogTypes {
         step_slugs: &cx.flow_actions,
     };
-    for info in &cx.graph.blocks {
-        if let Some(when) = &info.block.when {
+    for (info, parsed) in cx.graph.blocks.iter().zip(&cx.conditions) {
+        if let (Some(when), Some(parsed)) = (&info.block.when, parsed) {
             let base = when.span.start as usize;
-            let errors = match expr::parse(&when.text) {
-                Ok(parsed) => expr::check(&parsed, &types).err().unwrap_or_default(),
-                Err(e) => vec![e],
+            let errors = match parsed {
+                Ok(parsed) => expr::check(parsed, &types).err().unwrap_or_default(),
+                Err(e) => vec![e.clone()],
             };
             for e in errors {
                 let code = match e.kind {
