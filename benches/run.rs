@@ -173,28 +173,29 @@ fn bench(c: &mut Criterion) {
     }
     group.finish();
 
-    // Each built-in block's cost: a flow of lookup + password + that block + issue, minus
-    // the same flow without it (reported by criterion side by side).
+    // Each built-in block's cost: a flow of Identity Lookup + that block + an unconditional
+    // Deny, beside the same flow without the block (`baseline`). Ending in Deny keeps password
+    // hashing out of every flow but the one that measures Password Check itself.
     let mut blocks = c.benchmark_group("block");
-    let base = "flow: login\nstages:\n  - name: s\n    blocks:\n      - id: lookup\n        type: identity_lookup\n      - id: password\n        type: password_check\n";
-    let tail = "      - id: issue\n        type: issue_session\n";
+    let base = "flow: login\nstages:\n  - name: s\n    blocks:\n      - id: lookup\n        type: identity_lookup\n";
+    let tail = "      - id: end\n        type: deny\n        config:\n          reason: end\n";
     let extra = [
         ("baseline", ""),
         (
-            "risk_evaluate",
-            "      - id: x\n        type: risk_evaluate\n",
+            "password_check",
+            "      - id: x\n        type: password_check\n",
         ),
         (
-            "mfa-skip",
-            "      - id: x\n        type: mfa\n        config:\n          if_not_enrolled: skip\n",
+            "risk_evaluate",
+            "      - id: x\n        type: risk_evaluate\n",
         ),
         (
             "deny-guard-false",
             "      - id: x\n        type: deny\n        when: event.request.asn.is_tor\n        config:\n          reason: tor\n",
         ),
         (
-            "branch",
-            "      - id: x\n        type: branch\n        when: event.request.geo.country == \"US\"\n        config:\n          to: issue\n",
+            "branch-not-taken",
+            "      - id: x\n        type: branch\n        when: event.request.geo.country == \"FR\"\n        config:\n          to: end\n",
         ),
         (
             "set_claim",
@@ -208,10 +209,25 @@ fn bench(c: &mut Criterion) {
     for (name, block) in extra {
         let compiled = compiled(&format!("{base}{block}{tail}"));
         let simulator = Simulator::new(&compiled.plan, directory.clone(), session.clone()).unwrap();
+        let trace = simulator.run(&sim, "bench", &actions);
+        assert_eq!(
+            trace.deny_reason.as_deref(),
+            Some("end"),
+            "{name}: the block must run and pass"
+        );
         blocks.bench_function(name, |b| {
             b.iter(|| black_box(simulator.run(black_box(&sim), "bench", &actions)))
         });
     }
+    // Issue Session (JWT signing) needs a first factor before it: measure it after Password
+    // Check and compare with `password_check`.
+    let issue = compiled(&format!(
+        "{base}      - id: x\n        type: password_check\n      - id: issue\n        type: issue_session\n"
+    ));
+    let simulator = Simulator::new(&issue.plan, directory.clone(), session.clone()).unwrap();
+    blocks.bench_function("password_check+issue_session", |b| {
+        b.iter(|| black_box(simulator.run(black_box(&sim), "bench", &actions)))
+    });
     blocks.finish();
 }
 
