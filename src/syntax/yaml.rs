@@ -62,6 +62,17 @@ fn error_to_diagnostic(source: &str, file: FileId, error: &serde_saphyr::Error) 
             };
             d
         }
+        serde_saphyr::Error::DuplicateMappingKey { key, .. } => {
+            let key = key.as_deref().unwrap_or("this key");
+            Diagnostic::new(
+                Code::YamlSyntax,
+                file,
+                span,
+                format!("`{key}` appears twice in this mapping"),
+            )
+            .label("second occurrence")
+            .help("keep one of the two entries")
+        }
         serde_saphyr::Error::SerdeMissingField { field, .. } => Diagnostic::new(
             Code::InvalidValue,
             file,

@@ -39,7 +39,26 @@ pub fn run(cx: &mut Context) {
             found.push(d);
             continue;
         };
-        for entry in &block.config {
+        for (i, entry) in block.config.iter().enumerate() {
+            if let Some(first) = block.config[..i]
+                .iter()
+                .find(|e| e.key.value == entry.key.value)
+            {
+                found.push(
+                    at(
+                        cx,
+                        Code::InvalidConfig,
+                        entry.key.span,
+                        format!(
+                            "`{}` is set twice in block `{}`",
+                            entry.key.value, block.id.value
+                        ),
+                    )
+                    .help("keep one of the two values")
+                    .related(cx.file, first.key.span, "first set here"),
+                );
+                continue;
+            }
             let Some(key) = ty.config.iter().find(|k| k.name == entry.key.value) else {
                 let known: Vec<&str> = ty.config.iter().map(|k| k.name).collect();
                 let mut d = at(
