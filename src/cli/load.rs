@@ -78,22 +78,13 @@ pub fn load(target: Option<&Path>, workspace_dir: Option<&Path>) -> Result<Loade
 
 /// The flow files in a directory: `*.yaml`, `*.yml`, `*.flow`, sorted.
 pub fn flow_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
-    if !dir.is_dir() {
-        return Ok(Vec::new());
-    }
-    let entries = std::fs::read_dir(dir).map_err(|source| LoadError {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
+    Ok(workspace::sorted_entries(dir)?
+        .into_iter()
         .filter(|p| {
             matches!(
                 p.extension().and_then(|e| e.to_str()),
                 Some("yaml" | "yml" | "flow")
             )
         })
-        .collect();
-    paths.sort();
-    Ok(paths)
+        .collect())
 }

@@ -370,7 +370,8 @@ fn read(path: &Path) -> Result<String, LoadError> {
     })
 }
 
-fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+/// The entries of a directory, sorted; none when it does not exist.
+pub fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     if !dir.is_dir() {
         return Ok(Vec::new());
     }
