@@ -829,3 +829,85 @@ fn many_runs_in_a_row_after_a_terminated_one() {
     }
     assert_eq!(last_n, 200);
 }
+
+#[test]
+fn pooled_runtimes_never_carry_state_between_tenants() {
+    // A private engine whose pool always holds a ready runtime, so every first run below binds
+    // a pooled runtime; the pool retargets to the tests' heap budget on the first run.
+    let config = EngineConfig {
+        max_runtimes: 2,
+        warm_runtimes: 1,
+        warm_heap_bytes: tight_limits().heap_bytes,
+        ..EngineConfig::default()
+    };
+    let pooled = match Engine::new(config) {
+        Ok(engine) => engine,
+        Err(error) => panic!("engine: {error}"),
+    };
+    let code = r#"exports.handler = async (event, api) => {
+  api.state.set('seen', [globalThis.marker ?? null, ({}).polluted ?? null, typeof [].push]);
+  globalThis.marker = event.tenant_marker;
+  Object.prototype.polluted = event.tenant_marker;
+  Array.prototype.push = function () { return 'hijacked'; };
+  Object.freeze = (value) => value;
+};"#;
+    let source = action("pool-probe", code);
+    let limits = tight_limits();
+    let fetch = FetchPolicy::default();
+    for round in 0..6 {
+        assert!(pooled.prewarm(std::time::Duration::from_secs(30)) >= 1);
+        let tenant = format!("pool-tenant-{round}");
+        let event = json!({ "tenant_marker": tenant, "user": { "email": "a@b.c" } });
+        let input = ActionInput {
+            event: &event,
+            limits: &limits,
+            fetch: &fetch,
+            clock_ms: 0,
+        };
+        let first = pooled.run(&tenant, &source, input);
+        assert_ok(&first);
+        assert_eq!(
+            state(&first, "seen"),
+            Some(json!([null, null, "function"])),
+            "round {round} saw another tenant's state"
+        );
+        // The same tenant's runtime keeps its own globals, and its hostile patches do not
+        // break the harness (the event is still frozen, the api still records).
+        let again = pooled.run(&tenant, &source, input);
+        assert_ok(&again);
+        assert_eq!(
+            state(&again, "seen"),
+            Some(json!([tenant, tenant, "function"]))
+        );
+    }
+}
+
+#[test]
+fn the_harness_survives_tampered_builtins_across_runs() {
+    let code = r#"let runs = 0;
+exports.handler = async (event, api) => {
+  runs += 1;
+  try { event.user.email = 'x'; } catch (e) {}
+  try { event.user.app_metadata.plan = 'pro'; } catch (e) {}
+  // An array literal defines its elements, so the traps below do not touch it.
+  api.state.set('tries', [event.user.email, event.user.app_metadata.plan ?? null]);
+  api.state.set('runs', runs);
+  Object.freeze = (value) => value;
+  Object.isFrozen = () => true;
+  Object.keys = () => [];
+  Array.prototype.push = function () { return 0; };
+  Object.defineProperty(Object.prototype, '0', { set() { throw new Error('trap'); }, configurable: true });
+};"#;
+    let source = action("tamper-builtins", code);
+    let event =
+        json!({ "user": { "email": "ada@example.com", "app_metadata": { "plan": "free" } } });
+    for expected_runs in 1..=3 {
+        let outcome = run(&source, &event);
+        assert_ok(&outcome);
+        assert_eq!(
+            state(&outcome, "tries"),
+            Some(json!(["ada@example.com", "free"]))
+        );
+        assert_eq!(state(&outcome, "runs"), Some(json!(expected_runs)));
+    }
+}

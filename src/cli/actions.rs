@@ -6,7 +6,7 @@ use super::simulate::{CommandError, Compiled};
 use crate::catalog::api::Trigger;
 use crate::js::{self, ActionSource, Engine, EngineConfig, FetchPolicy, ModuleSource};
 use crate::run::trace::{Failure, LogEntry};
-use crate::run::{ActionRequest, ActionResult, ActionRunner};
+use crate::run::{ActionRequest, ActionResult, ActionRunner, NoActions};
 use crate::workspace::{Action, Workspace};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -23,6 +23,12 @@ pub struct JsActions {
 /// The runner for a compiled flow's custom actions.
 pub fn runner_for(compiled: &Compiled) -> Result<Box<dyn ActionRunner>, CommandError> {
     let ws = &compiled.loaded.ws;
+    if compiled.plan.actions.is_empty() {
+        // No JavaScript runs: do not pay for a runtime (the engine warms one as it starts).
+        return Ok(Box::new(NoActions(
+            "this flow runs no custom actions".into(),
+        )));
+    }
     let slugs: Vec<&String> = compiled.plan.actions.keys().collect();
     Ok(Box::new(JsActions::new(
         ws,

@@ -261,7 +261,6 @@ impl Engine {
         action: &ActionSource,
         input: ActionInput<'_>,
     ) -> ActionOutcome {
-        let tmp_t0 = Instant::now();
         let redactor = Redactor::for_action(action);
         let key = RuntimeKey {
             tenant: tenant.to_owned(),
@@ -306,7 +305,6 @@ impl Engine {
             clock_ms: input.clock_ms,
         };
         let started = Instant::now();
-        let tmp_pre = tmp_t0.elapsed();
         let cpu_at_start = worker.cpu_clock.and_then(|clock| clock.used());
         worker.jobs.send(job);
         let reply = watch(worker, input.limits, started, cpu_at_start, &self.config);
@@ -338,19 +336,12 @@ impl Engine {
             }
         };
         drop(guard);
-        let tmp_mid = tmp_t0.elapsed();
         if took_pooled {
             // Replace the pooled runtime only after the run, so building it never competes with
             // the run that needed it.
             self.refill_pool();
         }
         redactor.outcome(&mut outcome);
-        if std::env::var_os("AF_TIME").is_some() {
-            eprintln!(
-                "caller pre {tmp_pre:?} replied {tmp_mid:?} total {:?}",
-                tmp_t0.elapsed()
-            );
-        }
         outcome
     }
 
@@ -739,10 +730,6 @@ impl WorkerState {
                 .map_err(|_| "the sandbox prelude did not return a function".to_owned())?;
             v8::Global::new(scope, function)
         };
-        // Building the runtime leaves garbage behind (the engine's own polyfills); collecting
-        // it now, while the runtime waits in the pool, keeps that collection out of the first
-        // run.
-        runtime.v8_isolate().low_memory_notification();
         Ok(WorkerState {
             runtime,
             run_action,
@@ -846,7 +833,6 @@ impl WorkerState {
                 result
             }
         };
-        let tmp_t1 = started.elapsed();
         let call_result = match &load_result {
             Ok(()) => {
                 let call = self.runtime.call(&self.run_action);
@@ -857,9 +843,6 @@ impl WorkerState {
             }
             Err(_) => None,
         };
-        if std::env::var_os("AF_TIME").is_some() {
-            eprintln!("load {:?} call {:?}", tmp_t1, started.elapsed());
-        }
         let recorder = self
             .runtime
             .op_state()

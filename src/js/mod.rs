@@ -13,6 +13,10 @@
 //! **Invariant:** a runtime that was terminated (time limit) or reached its heap limit is
 //! discarded before the next run.
 //!
+//! **Invariant:** the engine keeps a small pool of generic runtimes (sandbox prelude loaded, no
+//! tenant code) so a first run only evaluates the action's code; a pooled runtime is bound to
+//! one action by its first run, refuses any other binding, and never returns to the pool.
+//!
 //! Sandbox decisions, each checked by `tests/js_sandbox.rs`:
 //! - `Deno`, `__bootstrap`, `eval`, `WebAssembly`, `ShadowRealm`, `SharedArrayBuffer`,
 //!   `Atomics`, `performance`, `Temporal.Now`, `gc` and the engine's own `__v8x*` helpers are
