@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// Every byte budget counts UTF-8 bytes of the JSON text the script handed to the api, so a
 /// script cannot dodge a budget by choosing a representation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// CPU time of the action's thread in milliseconds, read from the thread's CPU clock by the

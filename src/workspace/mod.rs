@@ -33,7 +33,6 @@ pub struct Settings {
     pub secrets: Vec<String>,
     /// Per-action-run limits (CPU and wall time, heap, log/state/metadata/claim sizes, fetches).
     #[serde(default)]
-    #[schemars(with = "serde_json::Value")]
     pub limits: crate::js::Limits,
     /// The user directory used by simulations (default `users.yaml`).
     #[serde(default)]
