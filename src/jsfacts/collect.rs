@@ -7,8 +7,8 @@ use oxc_ast::ast::{
     Argument, ArrowFunctionBody, ArrowFunctionExpression, AssignmentTarget, BinaryExpression,
     BinaryOperator, BindingPattern, CallExpression, ChainElement, ConditionalExpression,
     Expression, FormalParameters, Function, FunctionBody, IdentifierReference, IfStatement,
-    LogicalExpression, LogicalOperator, ObjectExpression, ObjectPattern, ObjectPropertyKind,
-    Program, PropertyKey, Statement, UnaryOperator, VariableDeclarator,
+    LogicalExpression, LogicalOperator, MemberExpression, ObjectExpression, ObjectPattern,
+    ObjectPropertyKind, Program, PropertyKey, Statement, UnaryOperator, VariableDeclarator,
 };
 use oxc_ast_visit::{Visit, walk};
 
@@ -341,35 +341,43 @@ fn member_link<'s, 'a>(
     }
 }
 
+/// Records one member access as a link and returns the object it reads from.
+fn push_member<'s, 'a>(
+    links: &mut Vec<Link<'s, 'a>>,
+    member: &'s MemberExpression<'a>,
+) -> &'s Expression<'a> {
+    match member {
+        MemberExpression::StaticMemberExpression(m) => {
+            links.push(member_link(
+                Some(m.property.name.as_str()),
+                m.optional,
+                m.span,
+                None,
+            ));
+            &m.object
+        }
+        MemberExpression::ComputedMemberExpression(m) => {
+            links.push(member_link(
+                static_str(&m.expression),
+                m.optional,
+                m.span,
+                Some(&m.expression),
+            ));
+            &m.object
+        }
+        MemberExpression::PrivateFieldExpression(m) => {
+            links.push(member_link(None, m.optional, m.span, None));
+            &m.object
+        }
+    }
+}
+
 /// Unwinds `a.b?.["c"](d).e` into its root and links, without recursion.
 fn flatten<'s, 'a>(mut expression: &'s Expression<'a>) -> Chain<'s, 'a> {
     let mut links = Vec::new();
     let root = loop {
         match expression {
             Expression::ParenthesizedExpression(inner) => expression = &inner.expression,
-            Expression::StaticMemberExpression(member) => {
-                links.push(member_link(
-                    Some(member.property.name.as_str()),
-                    member.optional,
-                    member.span,
-                    None,
-                ));
-                expression = &member.object;
-            }
-            Expression::ComputedMemberExpression(member) => {
-                let name = static_str(&member.expression);
-                links.push(member_link(
-                    name,
-                    member.optional,
-                    member.span,
-                    Some(&member.expression),
-                ));
-                expression = &member.object;
-            }
-            Expression::PrivateFieldExpression(member) => {
-                links.push(member_link(None, member.optional, member.span, None));
-                expression = &member.object;
-            }
             Expression::CallExpression(call) => {
                 links.push(Link::Call(call));
                 expression = &call.callee;
@@ -380,33 +388,17 @@ fn flatten<'s, 'a>(mut expression: &'s Expression<'a>) -> Chain<'s, 'a> {
                     expression = &call.callee;
                 }
                 ChainElement::TSNonNullExpression(inner) => expression = &inner.expression,
-                ChainElement::StaticMemberExpression(member) => {
-                    links.push(member_link(
-                        Some(member.property.name.as_str()),
-                        member.optional,
-                        member.span,
-                        None,
-                    ));
-                    expression = &member.object;
-                }
-                ChainElement::ComputedMemberExpression(member) => {
-                    let name = static_str(&member.expression);
-                    links.push(member_link(
-                        name,
-                        member.optional,
-                        member.span,
-                        Some(&member.expression),
-                    ));
-                    expression = &member.object;
-                }
-                ChainElement::PrivateFieldExpression(member) => {
-                    links.push(member_link(None, member.optional, member.span, None));
-                    expression = &member.object;
-                }
+                element => match element.as_member_expression() {
+                    Some(member) => expression = push_member(&mut links, member),
+                    None => break Root::Other(expression),
+                },
             },
             Expression::TSNonNullExpression(inner) => expression = &inner.expression,
             Expression::Identifier(id) => break Root::Identifier(id),
-            other => break Root::Other(other),
+            other => match other.as_member_expression() {
+                Some(member) => expression = push_member(&mut links, member),
+                None => break Root::Other(other),
+            },
         }
     };
     links.reverse();
