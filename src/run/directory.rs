@@ -47,11 +47,19 @@ pub struct DirectoryUser {
     pub user_metadata: Map<String, Value>,
     #[serde(default)]
     pub identities: Vec<Value>,
+    /// `public()` built once: every run that looks this user up copies it.
+    #[serde(skip)]
+    #[schemars(skip)]
+    public: std::sync::OnceLock<Value>,
 }
 
 impl DirectoryUser {
     /// The user as `event.user` shows it.
     pub fn public(&self) -> Value {
+        self.public.get_or_init(|| self.build_public()).clone()
+    }
+
+    fn build_public(&self) -> Value {
         serde_json::json!({
             "id": self.id,
             "email": self.email,

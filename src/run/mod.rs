@@ -157,13 +157,23 @@ impl<'p> Simulator<'p> {
     /// Runs the plan once.
     pub fn run(&self, sim: &SimEvent, event_name: &str, actions: &dyn ActionRunner) -> Trace {
         let started = Instant::now();
-        let mut event = sim.event.clone();
-        if let Value::Object(map) = &mut event {
-            // Identity Lookup fills `user`; a flow run starts without one, as on the platform.
-            map.remove("user");
-        }
+        // Identity Lookup fills `user`; a flow run starts without one, as on the platform, so
+        // the copy of the event leaves it out rather than copying and dropping it.
+        let event: Map<String, Value> = sim
+            .event
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| *k != "user")
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut state = RunState {
-            ctx: json!({ "event": event, "step": {} }),
+            ctx: Value::Object(Map::from_iter([
+                ("event".to_string(), Value::Object(event)),
+                ("step".to_string(), Value::Object(Map::new())),
+            ])),
             user: None,
             claims: Map::new(),
             session_token: None,
