@@ -5,17 +5,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::fmt::Write as _;
 use std::hint::black_box;
 
-const LOG_USER: &str = r#"exports.handler = async function logUser(event, api) {
-const email = event.user?.email
-if (!email) {
-api.log('warn', 'log-user: no user email — action ran before identity lookup')
-return
-}
-api.log('info', `log-user: login for ${email}`)
-api.state.set('seen_email', email)
-api.state.set('country', event.request?.geo?.country ?? 'unknown')
-}
-"#;
+/// The custom-action quickstart, as the log-user example workspace ships it.
+const LOG_USER: &str = include_str!("../examples/log-user/actions/log-user.js");
 
 /// One scoring rule: a helper that reads the event, calls out, and writes state.
 fn rule(out: &mut String, index: usize) {

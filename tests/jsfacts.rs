@@ -4,17 +4,8 @@
 use authflow::jsfacts::{ActionFacts, FetchCallee, HandlerKind, SecretSource, analyze};
 
 /// The quickstart's log-user action, verbatim.
-const LOG_USER: &str = r#"exports.handler = async function logUser(event, api) {
-const email = event.user?.email
-if (!email) {
-api.log('warn', 'log-user: no user email — action ran before identity lookup')
-return
-}
-api.log('info', `log-user: login for ${email}`)
-api.state.set('seen_email', email)
-api.state.set('country', event.request?.geo?.country ?? 'unknown')
-}
-"#;
+/// The custom-action quickstart, as the log-user example workspace ships it.
+const LOG_USER: &str = include_str!("../examples/log-user/actions/log-user.js");
 
 /// Each event read as `(dotted path, guarded)`, in source order.
 fn reads(facts: &ActionFacts) -> Vec<(String, bool)> {
