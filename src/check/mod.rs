@@ -171,27 +171,18 @@ fn gather_reads(cx: &mut Context) {
                 });
             }
         }
-        for entry in &info.block.config {
-            let is_template = info
-                .ty
-                .and_then(|t| t.config.iter().find(|k| k.name == entry.key.value))
-                .is_some_and(|k| k.kind == ConfigKind::Template);
-            if !is_template {
-                continue;
-            }
-            if let ConfigValueKind::String(text) = &entry.value.kind {
-                let (parts, _) = reads::parse_template(text, entry.value.span.start as usize);
-                for part in parts {
-                    let guarded = reads::guarded(&part.path);
-                    reads.push(FieldRead {
-                        block: i,
-                        origin: ReadOrigin::Template,
-                        file: cx.file,
-                        segments: part.path,
-                        span: part.span,
-                        guarded,
-                    });
-                }
+        for (text, start) in template_strings(info) {
+            let (parts, _) = reads::parse_template(text, start);
+            for part in parts {
+                let guarded = reads::guarded(&part.path);
+                reads.push(FieldRead {
+                    block: i,
+                    origin: ReadOrigin::Template,
+                    file: cx.file,
+                    segments: part.path,
+                    span: part.span,
+                    guarded,
+                });
             }
         }
         if let Some(slug) = cx.action_of(i)
@@ -233,6 +224,23 @@ fn leaf_prefix(path: &[String]) -> usize {
     (1..=path.len())
         .find(|&n| matches!(lookup(&path[..n]), FieldLookup::Field(f) if !matches!(f.ty, FieldType::Group | FieldType::Record)))
         .unwrap_or(path.len())
+}
+
+/// A block's config strings that the catalogue marks as templates, with the byte offset of
+/// each string's content in the flow file.
+pub fn template_strings<'f>(
+    info: &crate::graph::BlockInfo<'f>,
+) -> impl Iterator<Item = (&'f str, usize)> {
+    let ty = info.ty;
+    info.block.config.iter().filter_map(move |entry| {
+        let key = ty?.config.iter().find(|k| k.name == entry.key.value)?;
+        match (&entry.value.kind, key.kind) {
+            (ConfigValueKind::String(text), ConfigKind::Template) => {
+                Some((text.as_str(), entry.value.span.start as usize))
+            }
+            _ => None,
+        }
+    })
 }
 
 /// The fact a field's availability depends on, if any.

@@ -52,7 +52,10 @@ impl FieldRead {
 /// One `{{ path }}` inside a config string.
 pub struct TemplatePart {
     pub path: Vec<Segment>,
+    /// The path inside the braces.
     pub span: Span,
+    /// The whole reference, braces included.
+    pub outer: Span,
 }
 
 /// Problems found while reading a template.
@@ -81,7 +84,11 @@ pub fn parse_template(text: &str, base: usize) -> (Vec<TemplatePart>, Vec<Templa
         let trimmed_start = inner_start + (inner.len() - inner.trim_start().len());
         let trimmed = inner.trim();
         match parse_path(trimmed, base + trimmed_start) {
-            Some(path) => parts.push(TemplatePart { path, span: Span::new(base + trimmed_start, base + trimmed_start + trimmed.len()) }),
+            Some(path) => parts.push(TemplatePart {
+                path,
+                span: Span::new(base + trimmed_start, base + trimmed_start + trimmed.len()),
+                outer: Span::new(base + open, base + inner_end + 2),
+            }),
             None => errors.push(TemplateError {
                 span: Span::new(base + open, base + inner_end + 2),
                 message: format!("`{{{{ {trimmed} }}}}` is not a field path such as `event.user.email` or `step.log-user.country`"),

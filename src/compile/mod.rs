@@ -121,19 +121,17 @@ pub struct PlannedModule {
 pub fn compile(ws: &Workspace, file: FileId, flow: &Flow) -> Result<Plan, Vec<Diagnostic>> {
     let facts = crate::check::analyze_actions(ws);
     let mut diagnostics = crate::check::check_flow(ws, file, flow, &facts);
+    // Only the actions this flow runs can stop it from compiling.
+    let used: Vec<FileId> = flow
+        .blocks()
+        .filter_map(|(_, b)| b.config("action").and_then(|v| v.as_str()))
+        .filter_map(|slug| ws.actions.get(slug))
+        .flat_map(|a| [Some(a.code_file), a.meta_file].into_iter().flatten())
+        .collect();
     diagnostics.extend(
         crate::check::check_workspace(ws, &facts)
             .into_iter()
-            .filter(|d| {
-                // Only the actions this flow runs can stop it from compiling.
-                let used: Vec<FileId> = flow
-                    .blocks()
-                    .filter_map(|(_, b)| b.config("action").and_then(|v| v.as_str()))
-                    .filter_map(|slug| ws.actions.get(slug))
-                    .flat_map(|a| [Some(a.code_file), a.meta_file].into_iter().flatten())
-                    .collect();
-                used.contains(&d.file)
-            }),
+            .filter(|d| used.contains(&d.file)),
     );
     let errors: Vec<Diagnostic> = diagnostics
         .into_iter()
@@ -282,19 +280,15 @@ pub fn template(raw: &str) -> Template {
     let mut parts = Vec::new();
     let mut cursor = 0;
     for part in found {
-        // The reference's braces surround its span; keep the text before the `{{`.
-        let open = raw[..part.span.start as usize]
-            .rfind("{{")
-            .unwrap_or(part.span.start as usize);
-        if open > cursor {
-            parts.push(TemplatePart::Text(raw[cursor..open].to_string()));
+        if part.outer.start as usize > cursor {
+            parts.push(TemplatePart::Text(
+                raw[cursor..part.outer.start as usize].to_string(),
+            ));
         }
         parts.push(TemplatePart::Field(
             part.path.iter().map(|s| s.name.clone()).collect(),
         ));
-        cursor = raw[part.span.end as usize..]
-            .find("}}")
-            .map_or(raw.len(), |i| part.span.end as usize + i + 2);
+        cursor = part.outer.end as usize;
     }
     if cursor < raw.len() {
         parts.push(TemplatePart::Text(raw[cursor..].to_string()));

@@ -2,12 +2,10 @@
 //! field catalogue, and malformed `{{ ... }}` templates.
 
 use super::RuleDoc;
-use crate::catalog::blocks::ConfigKind;
 use crate::check::types::CatalogTypes;
-use crate::check::{Context, at, reads};
+use crate::check::{Context, at, reads, template_strings};
 use crate::diagnostic::Code;
 use crate::expr::{self, ExprErrorKind};
-use crate::syntax::ast::ConfigValueKind;
 
 pub const DOC: RuleDoc = RuleDoc {
     what: "Parses every `when` condition with grammar/expr.pest and type-checks it against the event field catalogue and the flow's actions: unknown fields (with the closest name), comparisons of a string field with a number, boolean operators on non-booleans, unknown functions. Also checks that `{{ ... }}` templates in config strings hold a field path.",
@@ -40,20 +38,13 @@ pub fn run(cx: &mut Context) {
                 found.push(d);
             }
         }
-        for entry in &info.block.config {
-            let is_template = info
-                .ty
-                .and_then(|t| t.config.iter().find(|k| k.name == entry.key.value))
-                .is_some_and(|k| k.kind == ConfigKind::Template);
-            if let (true, ConfigValueKind::String(text)) = (is_template, &entry.value.kind) {
-                let (_, errors) = reads::parse_template(text, entry.value.span.start as usize);
-                for e in errors {
-                    found.push(
-                        at(cx, Code::TemplateSyntax, e.span, e.message).help(
-                            "write `{{ event.<field> }}` or `{{ step.<action-slug>.<key> }}`",
-                        ),
-                    );
-                }
+        for (text, start) in template_strings(info) {
+            let (_, errors) = reads::parse_template(text, start);
+            for e in errors {
+                found.push(
+                    at(cx, Code::TemplateSyntax, e.span, e.message)
+                        .help("write `{{ event.<field> }}` or `{{ step.<action-slug>.<key> }}`"),
+                );
             }
         }
     }
