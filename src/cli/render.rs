@@ -33,7 +33,7 @@ impl std::error::Error for Report<'_> {}
 
 impl miette::Diagnostic for Report<'_> {
     fn code<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
-        (!self.message.is_empty() && self.related_marker()).then(|| {
+        (!self.message.is_empty() && self.is_primary()).then(|| {
             Box::new(format!(
                 "{}({})",
                 self.diagnostic.code,
@@ -43,7 +43,7 @@ impl miette::Diagnostic for Report<'_> {
     }
 
     fn severity(&self) -> Option<miette::Severity> {
-        if !self.related_marker() {
+        if !self.is_primary() {
             return Some(miette::Severity::Advice);
         }
         Some(match self.diagnostic.severity {
@@ -54,7 +54,7 @@ impl miette::Diagnostic for Report<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
-        if !self.related_marker() {
+        if !self.is_primary() {
             return None;
         }
         self.diagnostic
@@ -68,12 +68,12 @@ impl miette::Diagnostic for Report<'_> {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = if self.related_marker() {
+        let span = if self.is_primary() {
             self.diagnostic.span
         } else {
             self.related_span()
         };
-        let label = if self.related_marker() {
+        let label = if self.is_primary() {
             self.diagnostic.label.clone()
         } else {
             Some(self.message.clone())
@@ -95,7 +95,7 @@ impl miette::Diagnostic for Report<'_> {
 
 impl Report<'_> {
     /// Whether this is the primary report (related notes reuse the type with a note span).
-    fn related_marker(&self) -> bool {
+    fn is_primary(&self) -> bool {
         self.related_index.is_none()
     }
 

@@ -31,6 +31,38 @@ fn edge_label(edge: Edge) -> &'static str {
     }
 }
 
+/// The blocks of stage `s`, with their indices.
+fn blocks_of_stage<'g, 'f>(
+    graph: &'g FlowGraph<'f>,
+    s: usize,
+) -> impl Iterator<Item = (usize, &'g super::BlockInfo<'f>)> {
+    graph
+        .blocks
+        .iter()
+        .enumerate()
+        .filter(move |(_, b)| b.stage_index == s)
+}
+
+/// Whether some edge leads past the last block without a decision.
+fn can_fall_off(graph: &FlowGraph) -> bool {
+    graph
+        .graph
+        .edges_directed(graph.fell_off, petgraph::Direction::Incoming)
+        .next()
+        .is_some()
+}
+
+/// Every edge as (from, to, label) node names.
+fn edges<'g>(graph: &'g FlowGraph) -> impl Iterator<Item = (String, String, &'static str)> + 'g {
+    graph.graph.edge_references().map(|e| {
+        (
+            node_name(graph.graph[e.source()]),
+            node_name(graph.graph[e.target()]),
+            edge_label(*e.weight()),
+        )
+    })
+}
+
 /// Graphviz DOT.
 pub fn dot(graph: &FlowGraph) -> String {
     let mut out = String::new();
@@ -46,12 +78,7 @@ pub fn dot(graph: &FlowGraph) -> String {
             "  subgraph cluster_{s} {{\n    label=\"{}\";",
             stage.name.value.replace('"', "\\\"")
         );
-        for (i, b) in graph
-            .blocks
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.stage_index == s)
-        {
+        for (i, b) in blocks_of_stage(graph, s) {
             let shape = match b.ending() {
                 Ending::Deny => ", color=red",
                 Ending::Allow => ", color=darkgreen",
@@ -62,23 +89,13 @@ pub fn dot(graph: &FlowGraph) -> String {
         }
         let _ = writeln!(out, "  }}");
     }
-    if graph
-        .graph
-        .edges_directed(graph.fell_off, petgraph::Direction::Incoming)
-        .next()
-        .is_some()
-    {
+    if can_fall_off(graph) {
         let _ = writeln!(
             out,
             "  fell_off [shape=octagon, color=orange, label=\"no decision\"];"
         );
     }
-    for e in graph.graph.edge_references() {
-        let (a, b) = (
-            node_name(graph.graph[e.source()]),
-            node_name(graph.graph[e.target()]),
-        );
-        let label = edge_label(*e.weight());
+    for (a, b, label) in edges(graph) {
         if label.is_empty() {
             let _ = writeln!(out, "  {a} -> {b};");
         } else {
@@ -98,12 +115,7 @@ pub fn mermaid(graph: &FlowGraph) -> String {
             "  subgraph stage{s}[\"{}\"]",
             stage.name.value.replace('"', "#quot;")
         );
-        for (i, b) in graph
-            .blocks
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.stage_index == s)
-        {
+        for (i, b) in blocks_of_stage(graph, s) {
             let label = node_label(graph, i)
                 .replace("\\n", "<br/>")
                 .replace("\\\"", "#quot;");
@@ -114,20 +126,10 @@ pub fn mermaid(graph: &FlowGraph) -> String {
         }
         out.push_str("  end\n");
     }
-    if graph
-        .graph
-        .edges_directed(graph.fell_off, petgraph::Direction::Incoming)
-        .next()
-        .is_some()
-    {
+    if can_fall_off(graph) {
         out.push_str("  fell_off{{no decision}}\n");
     }
-    for e in graph.graph.edge_references() {
-        let (a, b) = (
-            node_name(graph.graph[e.source()]),
-            node_name(graph.graph[e.target()]),
-        );
-        let label = edge_label(*e.weight());
+    for (a, b, label) in edges(graph) {
         if label.is_empty() {
             let _ = writeln!(out, "  {a} --> {b}");
         } else {

@@ -105,7 +105,7 @@ pub fn parse(value: Value) -> Result<SimEvent, Vec<EventError>> {
         event.insert(key, value);
     }
     let mut event = Value::Object(event);
-    complete(&mut event, "");
+    complete(&mut event);
     if errors.is_empty() {
         Ok(SimEvent {
             event,
@@ -212,7 +212,7 @@ fn json_kind(value: &Value) -> &'static str {
 
 /// Fills every catalogued field the event lacks with the reference's empty value, except the
 /// `user` group, whose absence means "not looked up yet".
-pub fn complete(event: &mut Value, _prefix: &str) {
+pub fn complete(event: &mut Value) {
     for field in EVENT_FIELDS {
         if field.path == "user" || field.path.starts_with("user.") {
             continue;

@@ -3,7 +3,6 @@
 use super::RuleDoc;
 use crate::check::{Context, at};
 use crate::diagnostic::Code;
-use std::collections::HashMap;
 
 pub const DOC: RuleDoc = RuleDoc {
     what: "Reports a block whose id an earlier block of the same flow already uses.",
@@ -12,16 +11,13 @@ pub const DOC: RuleDoc = RuleDoc {
 };
 
 pub fn run(cx: &mut Context) {
-    let mut first: HashMap<&str, usize> = HashMap::new();
-    let mut found = Vec::new();
-    for (i, info) in cx.graph.blocks.iter().enumerate() {
-        match first.get(info.block.id.as_str()) {
-            Some(&earlier) => found.push((i, earlier)),
-            None => {
-                first.insert(info.block.id.as_str(), i);
-            }
-        }
-    }
+    // The graph indexes each id by its first block; any other block with that id repeats it.
+    let found: Vec<(usize, usize)> = (0..cx.graph.blocks.len())
+        .filter_map(|i| {
+            let first = cx.graph.by_id[cx.graph.blocks[i].block.id.as_str()];
+            (first != i).then_some((i, first))
+        })
+        .collect();
     for (i, earlier) in found {
         let block = cx.graph.blocks[i].block;
         let earlier_span = cx.graph.blocks[earlier].block.id.span;
