@@ -9,6 +9,7 @@ pub mod cli;
 pub mod compile;
 pub mod diagnostic;
 pub mod expr;
+pub mod files;
 pub mod graph;
 pub mod js;
 pub mod jsfacts;

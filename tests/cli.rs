@@ -255,3 +255,54 @@ fn fmt_check_and_conversion() {
         "flow: [\n"
     );
 }
+
+#[test]
+fn commands_on_one_flow_refuse_a_directory() {
+    for args in [
+        &[
+            "run",
+            "examples/log-user/actions",
+            "--event",
+            "logged-in-us-user",
+            "--no-store",
+        ][..],
+        &["graph", "examples"],
+        &["compile", "flows"],
+    ] {
+        let out = authflow(args, root());
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("is a directory; give one flow file"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?} printed {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+#[test]
+fn compile_output_leaves_other_files_alone() {
+    // `plan.tmp` was once compile's own temporary file: a user's file of that name survives.
+    let dir = scratch("compile-tmp");
+    std::fs::write(dir.join("plan.tmp"), "mine").unwrap();
+    let flow = root().join("flows/login.yaml");
+    let out = authflow(
+        &["compile", flow.to_str().unwrap(), "-o", "plan.json"],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("plan.tmp")).unwrap(),
+        "mine"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["plan.json", "plan.tmp"]);
+}

@@ -22,8 +22,8 @@ fn trace_of(case_path: &Path) -> serde_json::Value {
     let flow = base.join(case["flow"].as_str().unwrap());
     let compiled = match simulate::compile_flow(&flow, None, false) {
         Ok(c) => c,
-        Err(simulate::CommandError::Diagnostics(d)) => panic!("{d}"),
-        Err(simulate::CommandError::Usage(u)) => panic!("{u}"),
+        Err(authflow::cli::CliError::Diagnostics(d)) => panic!("{d}"),
+        Err(authflow::cli::CliError::Usage(u)) => panic!("{u}"),
     };
     let Ok((name, mut sim)) = simulate::load_event(case["event"].as_str().unwrap()) else {
         panic!("bad event")

@@ -2,7 +2,8 @@
 //! from a workspace (resolving module pins and secret values) and adapts the engine to the
 //! simulator's `ActionRunner`.
 
-use super::simulate::{CommandError, Compiled};
+use super::error::CliError;
+use super::simulate::Compiled;
 use crate::catalog::api::Trigger;
 use crate::js::{self, ActionSource, Engine, EngineConfig, FetchPolicy, ModuleSource};
 use crate::run::trace::{Failure, LogEntry};
@@ -21,7 +22,7 @@ pub struct JsActions {
 }
 
 /// The runner for a compiled flow's custom actions.
-pub fn runner_for(compiled: &Compiled) -> Result<Box<dyn ActionRunner>, CommandError> {
+pub fn runner_for(compiled: &Compiled) -> Result<Box<dyn ActionRunner>, CliError> {
     let ws = &compiled.loaded.ws;
     if compiled.plan.actions.is_empty() {
         // No JavaScript runs: do not pay for a runtime (the engine warms one as it starts).
@@ -41,9 +42,9 @@ impl JsActions {
     pub fn new<'a>(
         ws: &Workspace,
         slugs: impl IntoIterator<Item = &'a str>,
-    ) -> Result<JsActions, CommandError> {
+    ) -> Result<JsActions, CliError> {
         let engine =
-            Engine::new(EngineConfig::default()).map_err(|e| CommandError::Usage(e.to_string()))?;
+            Engine::new(EngineConfig::default()).map_err(|e| CliError::Usage(e.to_string()))?;
         let sources = slugs
             .into_iter()
             .filter_map(|slug| {

@@ -88,3 +88,28 @@ pub fn flow_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
         })
         .collect())
 }
+
+/// Loads the workspace of one flow file and parses it, for the commands that work on exactly
+/// one flow (`graph`, `compile`, `run`). A directory or anything else that is not a flow file
+/// is refused with a message, never replaced by the workspace's flows.
+pub fn load_flow(
+    path: &Path,
+    workspace_dir: Option<&Path>,
+) -> Result<(Loaded, FileId), crate::cli::CliError> {
+    use crate::cli::CliError;
+    if path.is_dir() {
+        return Err(CliError::Usage(format!(
+            "{} is a directory; give one flow file (for example flows/login.yaml)",
+            path.display()
+        )));
+    }
+    let loaded = load(Some(path), workspace_dir)?;
+    let Some((file, _)) = loaded.flows.first() else {
+        return Err(CliError::Usage(format!(
+            "{} is not a flow file",
+            path.display()
+        )));
+    };
+    let file = *file;
+    Ok((loaded, file))
+}

@@ -105,6 +105,24 @@ impl Report<'_> {
     }
 }
 
+/// Renders diagnostics in the format asked for.
+pub fn diagnostics(
+    sources: &Sources,
+    diagnostics: &[Diagnostic],
+    format: super::Format,
+    color: bool,
+) -> String {
+    match format {
+        super::Format::Human => human(sources, diagnostics, color),
+        super::Format::Json => {
+            serde_json::to_string_pretty(&json(sources, diagnostics)).unwrap_or_default() + "\n"
+        }
+        super::Format::Sarif => {
+            serde_json::to_string_pretty(&sarif(sources, diagnostics)).unwrap_or_default() + "\n"
+        }
+    }
+}
+
 /// Renders diagnostics for a terminal.
 pub fn human(sources: &Sources, diagnostics: &[Diagnostic], color: bool) -> String {
     let theme = if color {

@@ -1,6 +1,7 @@
 //! `authflow compile`, `authflow run` and `authflow runs`: from a flow file to a plan, a
 //! simulated login, and the stored record of past runs.
 
+use super::error::CliError;
 use super::load;
 use crate::compile::{self, Plan};
 use crate::diagnostic::Diagnostic;
@@ -22,17 +23,10 @@ pub fn compile_flow(
     flow: &Path,
     workspace: Option<&Path>,
     color: bool,
-) -> Result<Compiled, CommandError> {
-    let loaded =
-        load::load(Some(flow), workspace).map_err(|e| CommandError::Usage(e.to_string()))?;
-    let Some((file, parsed)) = loaded.flows.first() else {
-        return Err(CommandError::Usage(format!(
-            "{} is not a flow file",
-            flow.display()
-        )));
-    };
-    let Some(parsed) = parsed else {
-        return Err(CommandError::Diagnostics(super::render::human(
+) -> Result<Compiled, CliError> {
+    let (loaded, file) = load::load_flow(flow, workspace)?;
+    let Some(parsed) = loaded.flows.first().and_then(|(_, f)| f.as_ref()) else {
+        return Err(CliError::Diagnostics(super::render::human(
             &loaded.ws.sources,
             &loaded.diagnostics,
             color,
@@ -45,15 +39,15 @@ pub fn compile_flow(
         .cloned()
         .collect();
     if !load_errors.is_empty() {
-        return Err(CommandError::Diagnostics(super::render::human(
+        return Err(CliError::Diagnostics(super::render::human(
             &loaded.ws.sources,
             &load_errors,
             color,
         )));
     }
-    match compile::compile(&loaded.ws, *file, parsed) {
+    match compile::compile(&loaded.ws, file, parsed) {
         Ok(plan) => Ok(Compiled { loaded, plan }),
-        Err(errors) => Err(CommandError::Diagnostics(super::render::human(
+        Err(errors) => Err(CliError::Diagnostics(super::render::human(
             &loaded.ws.sources,
             &errors,
             color,
@@ -61,36 +55,28 @@ pub fn compile_flow(
     }
 }
 
-/// A command that did not complete.
-pub enum CommandError {
-    /// Bad arguments or unreadable input: exit 2.
-    Usage(String),
-    /// The flow has errors: exit 1, with the rendered diagnostics.
-    Diagnostics(String),
-}
-
 /// Reads an event by preset name or file path.
-pub fn load_event(spec: &str) -> Result<(String, SimEvent), CommandError> {
+pub fn load_event(spec: &str) -> Result<(String, SimEvent), CliError> {
     let (name, text) = match run::presets::find(spec) {
         Some(json) => (spec.to_string(), json.to_string()),
         None => {
             let path = Path::new(spec);
             if !path.exists() {
-                return Err(CommandError::Usage(format!(
+                return Err(CliError::Usage(format!(
                     "`{spec}` is neither an event preset ({}) nor a file",
                     run::presets::names().join(", ")
                 )));
             }
             let text = std::fs::read_to_string(path)
-                .map_err(|e| CommandError::Usage(format!("{spec}: {e}")))?;
+                .map_err(|e| CliError::Usage(format!("{spec}: {e}")))?;
             (spec.to_string(), text)
         }
     };
     let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| CommandError::Usage(format!("{name}: not JSON: {e}")))?;
+        .map_err(|e| CliError::Usage(format!("{name}: not JSON: {e}")))?;
     let sim = run::event::parse(value).map_err(|errors| {
         let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
-        CommandError::Usage(format!(
+        CliError::Usage(format!(
             "{name}: the event does not follow the event object reference:\n{}",
             lines.join("\n")
         ))
@@ -99,7 +85,7 @@ pub fn load_event(spec: &str) -> Result<(String, SimEvent), CommandError> {
 }
 
 /// The workspace's user directory (`users.yaml`, or the file `users:` names).
-pub fn load_directory(ws: &Workspace) -> Result<run::directory::Directory, CommandError> {
+pub fn load_directory(ws: &Workspace) -> Result<run::directory::Directory, CliError> {
     let Some(root) = &ws.root else {
         return Ok(run::directory::Directory::default());
     };
@@ -108,9 +94,9 @@ pub fn load_directory(ws: &Workspace) -> Result<run::directory::Directory, Comma
         return Ok(run::directory::Directory::default());
     }
     let text = std::fs::read_to_string(&path)
-        .map_err(|e| CommandError::Usage(format!("{}: {e}", path.display())))?;
+        .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
     let file: DirectoryFile = serde_saphyr::from_str(&text)
-        .map_err(|e| CommandError::Usage(format!("{}: {}", path.display(), e.without_snippet())))?;
+        .map_err(|e| CliError::Usage(format!("{}: {}", path.display(), e.without_snippet())))?;
     Ok(run::directory::Directory { users: file.users })
 }
 
@@ -138,14 +124,14 @@ pub fn simulate(
     event_name: &str,
     sim: &SimEvent,
     actions: &dyn ActionRunner,
-) -> Result<Trace, CommandError> {
+) -> Result<Trace, CliError> {
     let directory = load_directory(&compiled.loaded.ws)?;
     let simulator = Simulator::new(
         &compiled.plan,
         directory,
         session_config(&compiled.loaded.ws),
     )
-    .map_err(|e| CommandError::Usage(e.to_string()))?;
+    .map_err(|e| CliError::Usage(e.to_string()))?;
     Ok(simulator.run(sim, event_name, actions))
 }
 

@@ -1,0 +1,61 @@
+//! `authflow action test`: one action alone against an event, enabled or not (the console's
+//! Test pane).
+
+use crate::cli::error::{CliError, CliResult, exit_status};
+use crate::cli::{Globals, TraceFormat, actions, load, simulate, trace_view};
+
+#[derive(clap::Subcommand)]
+pub enum Args {
+    /// Run one action alone against an event, enabled or not (the console's Test pane):
+    /// Logs, State writes, Metadata (elapsed time).
+    Test {
+        slug: String,
+        #[arg(long, value_name = "PRESET|FILE")]
+        event: String,
+        #[arg(long, value_enum, default_value_t = TraceFormat::Human)]
+        format: TraceFormat,
+    },
+}
+
+pub fn run(args: Args, globals: &Globals) -> CliResult {
+    let Args::Test {
+        slug,
+        event,
+        format,
+    } = args;
+    let loaded = load::load(None, globals.workspace.as_deref())?;
+    if loaded.ws.root.is_none() {
+        return Err(CliError::usage(
+            "`action test` runs inside a workspace (a directory with authflow.yaml), or give --workspace",
+        ));
+    }
+    let Some(action) = loaded.ws.actions.get(&slug) else {
+        let hint = crate::catalog::closest(&slug, loaded.ws.actions.keys().map(String::as_str))
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        return Err(CliError::Usage(format!(
+            "the workspace has no action `{slug}`{hint}"
+        )));
+    };
+    let (name, sim) = simulate::load_event(&event)?;
+    let runner = actions::JsActions::new(&loaded.ws, [slug.as_str()])?;
+    let started = std::time::Instant::now();
+    let result = crate::run::ActionRunner::run_action(
+        &runner,
+        crate::run::ActionRequest {
+            slug: &slug,
+            event: &sim.event,
+            now: sim.now,
+            fetch: &sim.fetch,
+        },
+    );
+    let report = trace_view::ActionReport {
+        slug: &slug,
+        enabled: action.meta.enabled,
+        event: &name,
+        elapsed: started.elapsed(),
+        result: &result,
+    };
+    out!("{}", report.render(format));
+    Ok(exit_status(result.failure.is_some()))
+}

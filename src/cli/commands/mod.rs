@@ -1,0 +1,16 @@
+//! One file per command: each holds its clap `Args` and a `run` function that does the work
+//! and hands the result to a renderer. Shared steps (loading, compiling, running) live in the
+//! parent module's `load`, `simulate` and `actions`.
+
+pub mod action;
+pub mod check;
+pub mod compile;
+pub mod explain;
+pub mod fmt;
+pub mod graph;
+pub mod hash_password;
+pub mod presets;
+pub mod run;
+pub mod runs;
+pub mod schema;
+pub mod types;

@@ -1,0 +1,41 @@
+//! `authflow schema`: the JSON Schema of each workspace YAML file, for editors.
+
+use crate::cli::error::CliResult;
+use std::process::ExitCode;
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SchemaKind {
+    Flow,
+    Settings,
+    Action,
+    Module,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(value_enum, default_value_t = SchemaKind::Flow)]
+    kind: SchemaKind,
+}
+
+pub fn run(args: Args) -> CliResult {
+    let schema = match args.kind {
+        SchemaKind::Flow => crate::syntax::schema::flow_schema(),
+        SchemaKind::Settings => {
+            serde_json::to_value(schemars::schema_for!(crate::workspace::Settings))
+                .unwrap_or_default()
+        }
+        SchemaKind::Action => {
+            serde_json::to_value(schemars::schema_for!(crate::workspace::ActionMeta))
+                .unwrap_or_default()
+        }
+        SchemaKind::Module => {
+            serde_json::to_value(schemars::schema_for!(crate::workspace::ModuleMeta))
+                .unwrap_or_default()
+        }
+    };
+    outln!(
+        "{}",
+        serde_json::to_string_pretty(&schema).unwrap_or_default()
+    );
+    Ok(ExitCode::SUCCESS)
+}
