@@ -118,11 +118,19 @@ pub struct FetchPolicy {
     /// continues with `/`, `?`, `#` or nothing (unless the prefix itself ends in `/`), so
     /// `https://api.example.com` does not admit `https://api.example.com.evil.test`.
     pub allow_prefixes: Vec<String>,
-    /// Responses by exact URL.
+    /// Responses by recording key: `"METHOD URL"` answers only that method, a bare `"URL"`
+    /// answers any method; the method-specific key wins. See [`FetchPolicy::response`].
     pub responses: BTreeMap<String, RecordedResponse>,
 }
 
 impl FetchPolicy {
+    /// The recorded response for a request: `"METHOD URL"` first, then the bare URL.
+    pub fn response(&self, method: &str, url: &str) -> Option<&RecordedResponse> {
+        self.responses
+            .get(&format!("{method} {url}"))
+            .or_else(|| self.responses.get(url))
+    }
+
     /// Whether `url` falls under one of the allowlisted prefixes.
     pub fn allows(&self, url: &str) -> bool {
         self.allow_prefixes.iter().any(|prefix| {
@@ -198,7 +206,22 @@ pub struct FetchRecord {
     pub status: Option<u16>,
     /// Whether the URL was on the allowlist.
     pub allowed: bool,
+    /// Whether the URL was allowed but no recording answered this method and URL.
+    #[serde(default)]
+    pub unmatched: bool,
+    /// The request body as the script sent it (strings as is, anything else through
+    /// `String(body)`), with secrets redacted; `None` when it sent none, or when the body was
+    /// longer than [`RECORDED_BODY_BYTES`] (then only `body_bytes` says how long it was).
+    #[serde(default)]
+    pub body: Option<String>,
+    /// The request body's length in UTF-8 bytes (0 without a body).
+    #[serde(default)]
+    pub body_bytes: usize,
 }
+
+/// The longest request body a [`FetchRecord`] keeps. Bodies are kept whole or not at all, so
+/// redaction never meets a secret cut in half.
+pub const RECORDED_BODY_BYTES: usize = 64 * 1024;
 
 /// What kind of failure ended a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,7 +11,9 @@ use deno_core::{OpState, op2};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{FetchPolicy, FetchRecord, LimitKind, Limits, LogLevel, LogLine, Trigger};
+use super::{
+    FetchPolicy, FetchRecord, LimitKind, Limits, LogLevel, LogLine, RECORDED_BODY_BYTES, Trigger,
+};
 
 /// How the script side reported the end of a run through `op_authflow_finish`.
 #[derive(Debug, Clone)]
@@ -281,6 +283,8 @@ pub(crate) fn op_authflow_deny(state: &mut OpState, #[string] reason: String) ->
 struct FetchInit {
     #[serde(default)]
     method: Option<String>,
+    #[serde(default)]
+    body: Option<String>,
 }
 
 /// `api.fetch(url, init)`: answers `{"status":..,"headers":{..},"body":".."}` from the
@@ -302,11 +306,15 @@ pub(crate) fn op_authflow_fetch(
         .unwrap_or_else(|| "GET".to_owned())
         .to_ascii_uppercase();
     let allowed = recorder.fetch.allows(&url);
+    let body_bytes = init.body.as_ref().map_or(0, String::len);
     let mut record = FetchRecord {
         url: url.clone(),
-        method,
         status: None,
         allowed,
+        unmatched: false,
+        body: init.body.filter(|body| body.len() <= RECORDED_BODY_BYTES),
+        body_bytes,
+        method,
     };
     if recorder.fetches.len() >= recorder.limits.fetch_count {
         recorder.fetches.push(record);
@@ -319,9 +327,14 @@ pub(crate) fn op_authflow_fetch(
         let detail = format!("'{shown}' is not on the fetch allowlist");
         return answer_error(recorder.breach(LimitKind::FetchNotAllowed, detail));
     }
-    let Some(response) = recorder.fetch.responses.get(&url).cloned() else {
+    let Some(response) = recorder.fetch.response(&record.method, &url).cloned() else {
+        let message = format!(
+            "fetch failed: no recorded response for {} '{url}'",
+            record.method
+        );
+        record.unmatched = true;
         recorder.fetches.push(record);
-        return answer_error(format!("fetch failed: no recorded response for '{url}'"));
+        return answer_error(message);
     };
     if response.body.len() > recorder.limits.fetch_response_bytes {
         recorder.fetches.push(record);

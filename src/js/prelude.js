@@ -236,8 +236,12 @@
     else if (resource !== null && typeof resource === 'object' && typeof resource.url === 'string') url = resource.url;
     else url = StringCtor(resource);
     let method;
-    if (init !== null && typeof init === 'object' && init.method !== undefined) method = StringCtor(init.method);
-    const answer = JSONParse(opFetch(url, JSONStringify({ method })));
+    let requestBody;
+    if (init !== null && typeof init === 'object') {
+      if (init.method !== undefined) method = StringCtor(init.method);
+      if (init.body !== undefined && init.body !== null) requestBody = StringCtor(init.body);
+    }
+    const answer = JSONParse(opFetch(url, JSONStringify({ method, body: requestBody })));
     if (ObjectHasOwn(answer, 'error')) throw new TypeErrorCtor(answer.error);
     const status = answer.status;
     const body = answer.body;

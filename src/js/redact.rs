@@ -96,6 +96,9 @@ impl Redactor {
         }
         for fetch in &mut outcome.fetches {
             fetch.url = self.text(&fetch.url);
+            if let Some(body) = &mut fetch.body {
+                *body = self.text(body);
+            }
         }
     }
 }

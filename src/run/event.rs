@@ -43,6 +43,26 @@ pub struct RecordedResponse {
     pub body: Value,
 }
 
+/// Splits a `fetch` recording key into its method (`None`: any method) and URL: `"URL"` or
+/// `"METHOD URL"` with an upper-case method such as `POST`.
+pub fn recording_key(key: &str) -> Result<(Option<&str>, &str), String> {
+    let (method, url) = match key.split_once(' ') {
+        Some((method, url)) => (Some(method), url),
+        None => (None, key),
+    };
+    if let Some(method) = method
+        && (method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()))
+    {
+        return Err(format!(
+            "a recording key is `URL` or `METHOD URL` with an upper-case method (`POST {url}`)"
+        ));
+    }
+    if url.is_empty() || url.contains(char::is_whitespace) {
+        return Err("a recording key is `URL` or `METHOD URL`; the URL has no spaces".into());
+    }
+    Ok((method, url))
+}
+
 fn ok_status() -> u16 {
     200
 }
@@ -56,6 +76,8 @@ pub struct SimEvent {
     pub credentials: Credentials,
     /// Directory entries the file carries in addition to the workspace's users.yaml.
     pub directory: Vec<super::directory::DirectoryUser>,
+    /// Recorded responses by key: `"METHOD URL"` answers that method only, `"URL"` any method
+    /// (see [`recording_key`]).
     pub fetch: BTreeMap<String, RecordedResponse>,
     /// Seconds since the Unix epoch of the simulated clock.
     pub now: i64,
@@ -86,7 +108,13 @@ pub fn parse(value: Value) -> Result<SimEvent, Vec<EventError>> {
     let credentials = take(&mut top, "credentials", &mut errors).unwrap_or_default();
     let directory: Vec<super::directory::DirectoryUser> =
         take(&mut top, "directory", &mut errors).unwrap_or_default();
-    let fetch = take(&mut top, "fetch", &mut errors).unwrap_or_default();
+    let fetch: BTreeMap<String, RecordedResponse> =
+        take(&mut top, "fetch", &mut errors).unwrap_or_default();
+    for key in fetch.keys() {
+        if let Err(message) = recording_key(key) {
+            errors.push(err(&format!("fetch.{key}"), message));
+        }
+    }
     let now_text: Option<String> = take(&mut top, "now", &mut errors);
     let description: String = take(&mut top, "description", &mut errors).unwrap_or_default();
     let now = match parse_rfc3339(now_text.as_deref().unwrap_or(DEFAULT_NOW)) {

@@ -193,6 +193,7 @@ impl<'p> Simulator<'p> {
                     _ => None,
                 },
                 status: BlockStatus::Completed,
+                guard: None,
                 reason: None,
                 elapsed_us: 0,
                 logs: Vec::new(),
@@ -203,6 +204,7 @@ impl<'p> Simulator<'p> {
                 failure: None,
             };
             let guard = self.guards[pc].as_ref().map(|c| eval(c, &state.ctx));
+            bt.guard = guard;
             let step = if guard == Some(false) && !matches!(block.op, Op::Branch { .. }) {
                 bt.status = BlockStatus::Skipped;
                 bt.reason = Some("its `when` condition is false".into());

@@ -55,6 +55,9 @@ pub struct BlockTrace {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
     pub status: BlockStatus,
+    /// The value of the block's `when` guard; `None` for an unguarded block (coverage reads it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<bool>,
     /// Why it was skipped, denied or failed; where a branch jumped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
