@@ -9,7 +9,6 @@ use crate::js::{self, ActionSource, Engine, EngineConfig, FetchPolicy, ModuleSou
 use crate::run::trace::{Failure, LogEntry};
 use crate::run::{ActionRequest, ActionResult, ActionRunner, NoActions};
 use crate::workspace::{Action, Workspace};
-use serde_json::json;
 use std::collections::BTreeMap;
 
 /// Runs a workspace's actions in the engine.
@@ -167,6 +166,6 @@ pub fn convert(outcome: js::ActionOutcome) -> ActionResult {
             line: f.line,
             column: f.column,
         }),
-        fetches: outcome.fetches.into_iter().map(|f| json!({"url": f.url, "method": f.method, "status": f.status, "allowed": f.allowed})).collect(),
+        fetches: outcome.fetches.iter().filter_map(|f| serde_json::to_value(f).ok()).collect(),
     }
 }
