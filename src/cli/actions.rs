@@ -101,46 +101,71 @@ pub fn action_source(ws: &Workspace, action: &Action) -> ActionSource {
 
 impl ActionRunner for JsActions {
     fn run_action(&self, request: ActionRequest) -> ActionResult {
-        let Some(source) = self.sources.get(request.slug) else {
-            return ActionResult {
-                failure: Some(Failure {
-                    kind: "unknown".into(),
-                    message: format!("no action `{}` in the workspace", request.slug),
-                    file: None,
-                    line: None,
-                    column: None,
-                }),
-                ..ActionResult::default()
-            };
-        };
-        let fetch = FetchPolicy {
-            allow_prefixes: self.allowlist.clone(),
-            responses: request
-                .fetch
-                .iter()
-                .map(|(url, r)| {
-                    let body = match &r.body {
-                        serde_json::Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    (
-                        url.clone(),
-                        js::RecordedResponse {
-                            status: r.status,
-                            headers: r.headers.clone(),
-                            body,
-                        },
-                    )
-                })
-                .collect(),
-        };
-        let input = js::ActionInput {
-            event: request.event,
-            limits: &self.limits,
-            fetch: &fetch,
-            clock_ms: request.now.saturating_mul(1000),
-        };
-        convert(self.engine.run(&self.tenant, source, input))
+        match self.sources.get(request.slug) {
+            Some(source) => run_on(
+                &self.engine,
+                &self.tenant,
+                source,
+                &request,
+                &self.limits,
+                &self.allowlist,
+            ),
+            None => unknown_action(request.slug),
+        }
+    }
+}
+
+/// Runs one action on `engine` for `tenant`, serving the request's recorded responses under
+/// the tenant's allowlist. The test runner shares this with `JsActions`.
+pub fn run_on(
+    engine: &Engine,
+    tenant: &str,
+    source: &ActionSource,
+    request: &ActionRequest,
+    limits: &js::Limits,
+    allowlist: &[String],
+) -> ActionResult {
+    let fetch = FetchPolicy {
+        allow_prefixes: allowlist.to_vec(),
+        responses: request
+            .fetch
+            .iter()
+            .map(|(key, r)| {
+                let body = match &r.body {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (
+                    key.clone(),
+                    js::RecordedResponse {
+                        status: r.status,
+                        headers: r.headers.clone(),
+                        body,
+                    },
+                )
+            })
+            .collect(),
+    };
+    let input = js::ActionInput {
+        event: request.event,
+        limits,
+        fetch: &fetch,
+        clock_ms: request.now.saturating_mul(1000),
+    };
+    convert(engine.run(tenant, source, input))
+}
+
+/// The result of naming an action the workspace does not have.
+pub fn unknown_action(slug: &str) -> ActionResult {
+    ActionResult {
+        failure: Some(Failure {
+            kind: "unknown".into(),
+            message: format!("no action `{slug}` in the workspace"),
+            file: None,
+            line: None,
+            column: None,
+        }),
+        ..ActionResult::default()
     }
 }
 
@@ -150,7 +175,13 @@ pub fn convert(outcome: js::ActionOutcome) -> ActionResult {
         logs: outcome
             .logs
             .into_iter()
-            .map(|l| LogEntry { level: serde_json::to_value(l.level).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(), message: l.message })
+            .map(|l| LogEntry {
+                level: serde_json::to_value(l.level)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                message: l.message,
+            })
             .collect(),
         state_writes: outcome.state_writes,
         metadata_patch: outcome.metadata_patch,
@@ -159,13 +190,20 @@ pub fn convert(outcome: js::ActionOutcome) -> ActionResult {
         failure: outcome.failure.map(|f| Failure {
             kind: match f.kind {
                 js::FailureKind::Limit(limit) => format!("limit: {}", limit.describe()),
-                other => serde_json::to_value(other).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| "failure".into()),
+                other => serde_json::to_value(other)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_else(|| "failure".into()),
             },
             message: f.message,
             file: f.file,
             line: f.line,
             column: f.column,
         }),
-        fetches: outcome.fetches.iter().filter_map(|f| serde_json::to_value(f).ok()).collect(),
+        fetches: outcome
+            .fetches
+            .iter()
+            .filter_map(|f| serde_json::to_value(f).ok())
+            .collect(),
     }
 }
