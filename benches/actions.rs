@@ -11,7 +11,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use authflow::cli::{actions, simulate};
+use authflow::cli::simulate;
 use authflow::js::{ActionInput, ActionSource, Engine, EngineConfig, FetchPolicy, Limits, Trigger};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
@@ -132,7 +132,7 @@ fn bench_flow(c: &mut Criterion) {
     let Ok((name, sim)) = simulate::load_event("logged-in-us-user") else {
         panic!("no logged-in-us-user preset")
     };
-    let Ok(runner) = actions::runner_for(&compiled) else {
+    let Ok(runner) = authflow::host::runner_for(&compiled.loaded.ws, &compiled.plan) else {
         panic!("no action runner")
     };
     let mut group = c.benchmark_group("actions");

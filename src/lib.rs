@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod expr;
 pub mod files;
 pub mod graph;
+pub mod host;
 pub mod js;
 pub mod jsfacts;
 pub mod run;

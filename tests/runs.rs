@@ -2,7 +2,7 @@
 //! preset, optionally with other credentials), is compiled and simulated, and its JSON trace
 //! (elapsed times zeroed) is compared with a snapshot.
 
-use authflow::cli::{actions, simulate};
+use authflow::cli::simulate;
 use std::path::{Path, PathBuf};
 
 fn trace_of(case_path: &Path) -> serde_json::Value {
@@ -31,7 +31,7 @@ fn trace_of(case_path: &Path) -> serde_json::Value {
     if let Some(credentials) = case.get("credentials") {
         sim.credentials = serde_json::from_value(credentials.clone()).unwrap();
     }
-    let Ok(runner) = actions::runner_for(&compiled) else {
+    let Ok(runner) = authflow::host::runner_for(&compiled.loaded.ws, &compiled.plan) else {
         panic!("no engine")
     };
     let Ok(mut trace) = simulate::simulate(&compiled, &name, &sim, runner.as_ref()) else {

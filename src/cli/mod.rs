@@ -2,7 +2,7 @@
 //! `commands/<command>.rs`, one file per command.
 //!
 //! Each command parses its own `Args`, does its work through the library and the shared steps
-//! here (`load`, `simulate`, `actions`), and hands results to a renderer (`render` for
+//! here (`load`, `simulate`; actions run through `crate::host`), and hands results to a renderer (`render` for
 //! diagnostics, `trace_view` for traces and reports). Every command returns a [`CliResult`]:
 //! exit 0 when no errors, 1 when errors were found (or `--expect` did not hold), 2 for usage
 //! and I/O errors. Commands write nothing half-way: output files are written whole
@@ -20,7 +20,6 @@ macro_rules! outln {
     ($($arg:tt)*) => { $crate::cli::write_stdout(&format!("{}\n", format!($($arg)*))) };
 }
 
-pub mod actions;
 pub mod commands;
 pub mod error;
 pub mod load;

@@ -2,7 +2,7 @@
 //! Test pane).
 
 use crate::cli::error::{CliError, CliResult, exit_status};
-use crate::cli::{Globals, TraceFormat, actions, load, simulate, trace_view};
+use crate::cli::{Globals, TraceFormat, load, simulate, trace_view};
 
 #[derive(clap::Subcommand)]
 pub enum Args {
@@ -38,7 +38,8 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
         )));
     };
     let (name, sim) = simulate::load_event(&event)?;
-    let runner = actions::JsActions::new(&loaded.ws, [slug.as_str()])?;
+    let runner =
+        crate::host::JsActions::new(&loaded.ws, [slug.as_str()]).map_err(CliError::usage)?;
     let started = std::time::Instant::now();
     let result = crate::run::ActionRunner::run_action(
         &runner,

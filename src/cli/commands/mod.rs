@@ -1,6 +1,6 @@
 //! One file per command: each holds its clap `Args` and a `run` function that does the work
 //! and hands the result to a renderer. Shared steps (loading, compiling, running) live in the
-//! parent module's `load`, `simulate` and `actions`.
+//! parent module's `load` and `simulate`, and in `crate::host`.
 
 pub mod action;
 pub mod check;

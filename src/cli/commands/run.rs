@@ -1,7 +1,8 @@
 //! `authflow run`: simulate one login and print (and store) its trace.
 
+use crate::cli::error::CliError;
 use crate::cli::error::{CliResult, exit_status};
-use crate::cli::{Globals, TraceFormat, actions, simulate, trace_view};
+use crate::cli::{Globals, TraceFormat, simulate, trace_view};
 use crate::run::trace::Outcome;
 use std::path::PathBuf;
 
@@ -34,7 +35,8 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
         crate::cli::stdout_color(),
     )?;
     let (name, sim) = simulate::load_event(&args.event)?;
-    let engine = actions::runner_for(&compiled)?;
+    let engine =
+        crate::host::runner_for(&compiled.loaded.ws, &compiled.plan).map_err(CliError::usage)?;
     let trace = simulate::simulate(&compiled, &name, &sim, engine.as_ref())?;
     out!("{}", trace_view::trace(&trace, args.format));
     if !args.no_store {

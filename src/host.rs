@@ -1,10 +1,11 @@
-//! The composition root for custom actions: builds the JavaScript engine's `ActionSource`s
-//! from a workspace (resolving module pins and secret values) and adapts the engine to the
-//! simulator's `ActionRunner`.
+//! The host of custom actions, where a workspace meets the JavaScript engine: builds the
+//! engine's `ActionSource`s from a workspace (resolving module pins and secret values) and
+//! adapts the engine to the simulator's `ActionRunner`. Every command and library caller that
+//! runs actions (`run`, `action test`, the test runner) composes them here; neither `run` nor
+//! `js` knows the other.
 
-use super::error::CliError;
-use super::simulate::Compiled;
 use crate::catalog::api::Trigger;
+use crate::compile::Plan;
 use crate::js::{self, ActionSource, Engine, EngineConfig, FetchPolicy, ModuleSource};
 use crate::run::trace::{Failure, LogEntry};
 use crate::run::{ActionRequest, ActionResult, ActionRunner, NoActions};
@@ -20,16 +21,15 @@ pub struct JsActions {
     allowlist: Vec<String>,
 }
 
-/// The runner for a compiled flow's custom actions.
-pub fn runner_for(compiled: &Compiled) -> Result<Box<dyn ActionRunner>, CliError> {
-    let ws = &compiled.loaded.ws;
-    if compiled.plan.actions.is_empty() {
+/// The runner for a compiled plan's custom actions.
+pub fn runner_for(ws: &Workspace, plan: &Plan) -> Result<Box<dyn ActionRunner>, js::EngineError> {
+    if plan.actions.is_empty() {
         // No JavaScript runs: do not pay for a runtime (the engine warms one as it starts).
         return Ok(Box::new(NoActions(
             "this flow runs no custom actions".into(),
         )));
     }
-    let slugs: Vec<&String> = compiled.plan.actions.keys().collect();
+    let slugs: Vec<&String> = plan.actions.keys().collect();
     Ok(Box::new(JsActions::new(
         ws,
         slugs.into_iter().map(String::as_str),
@@ -41,9 +41,8 @@ impl JsActions {
     pub fn new<'a>(
         ws: &Workspace,
         slugs: impl IntoIterator<Item = &'a str>,
-    ) -> Result<JsActions, CliError> {
-        let engine =
-            Engine::new(EngineConfig::default()).map_err(|e| CliError::Usage(e.to_string()))?;
+    ) -> Result<JsActions, js::EngineError> {
+        let engine = Engine::new(EngineConfig::default())?;
         let sources = slugs
             .into_iter()
             .filter_map(|slug| {
