@@ -1,38 +1,32 @@
-//! The runtime cache, the worker threads and the watchdog.
+//! The engine side of custom actions: the runtime cache, the pool of ready runtimes and the
+//! watchdog.
 //!
-//! Each cached runtime lives on its own thread for its whole life: the QuickJS facade honours
-//! `terminate_execution` only for a runtime that owns its thread, and V8 isolates are simplest
-//! that way too. The thread that calls [`Engine::run`] is the watchdog: it waits for the reply
-//! up to the run's time budget, then terminates the isolate through its thread-safe handle.
-//! This file must not interpret api calls (that is `ops.rs`) or touch script internals beyond
-//! the prelude's entry function.
+//! Each cached runtime lives on its own thread for its whole life (`worker.rs`): the QuickJS
+//! facade honours `terminate_execution` only for a runtime that owns its thread, and V8
+//! isolates are simplest that way too. The thread that calls [`Engine::run`] is the watchdog:
+//! it waits for the reply up to the run's time budget, then terminates the isolate through its
+//! thread-safe handle. This file must not touch a runtime itself (that is `worker.rs`) or
+//! interpret api calls (that is `ops.rs`).
 
 use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
-use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use deno_core::error::{CoreError, CoreErrorKind, JsError};
 use deno_core::v8;
-use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions};
 use sha2::{Digest, Sha256};
 
 use super::cpu_clock::ThreadCpuClock;
 use super::handoff::{self, RecvError};
-use super::ops::{RunRecorder, authflow_actions};
 use super::redact::Redactor;
-use super::{
-    ActionFailure, ActionInput, ActionOutcome, ActionSource, FailureKind, FetchPolicy, LimitKind,
-    Limits, Trigger,
+use super::worker::{
+    FIRED_CPU, FIRED_NONE, FIRED_WALL, Job, LoadPlan, WorkerReply, engine_failure, limit_failure,
+    time_limit_message, worker_main,
 };
-
-/// The prelude that removes ambient authority and builds `api`; see `prelude.js`.
-const PRELUDE: &str = include_str!("prelude.js");
-const PRELUDE_NAME: &str = "ext:authflow/prelude.js";
+use super::{ActionInput, ActionOutcome, ActionSource, LimitKind, Limits};
 
 /// How the engine sizes its runtime cache and threads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,23 +86,6 @@ struct RuntimeKey {
     slug: String,
     source_hash: [u8; 32],
     heap_bytes: usize,
-}
-
-/// One run handed to a worker thread.
-struct Job {
-    /// The action to bind a generic runtime to; sent with (only) the first job of a runtime.
-    bind: Option<LoadPlan>,
-    event_json: String,
-    limits: Limits,
-    fetch: FetchPolicy,
-    clock_ms: i64,
-}
-
-/// A worker's answer to a [`Job`].
-struct WorkerReply {
-    outcome: ActionOutcome,
-    /// The runtime must not serve another run (terminated, out of heap, or in an unknown state).
-    discard: bool,
 }
 
 /// The engine's handle on one worker thread. Dropping it closes the job mailbox, which ends
@@ -434,26 +411,6 @@ fn watch(
     }
 }
 
-/// `Worker::watchdog_fired` values.
-const FIRED_NONE: u8 = 0;
-const FIRED_CPU: u8 = 1;
-const FIRED_WALL: u8 = 2;
-
-fn time_limit_message(kind: LimitKind, limits: &Limits) -> String {
-    match kind {
-        LimitKind::CpuTime => format!(
-            "{} exceeded: the action used more than {} ms of CPU",
-            kind.describe(),
-            limits.cpu_ms
-        ),
-        _ => format!(
-            "{} exceeded: the action ran for more than {} ms",
-            kind.describe(),
-            limits.wall_ms
-        ),
-    }
-}
-
 /// Hashes everything a runtime is built from: code, modules, secrets and trigger. Every field
 /// is length-prefixed so no two different sources feed the hash the same bytes; hashing the
 /// fields directly (rather than a serialisation of them) keeps this cheap on every warm call.
@@ -505,26 +462,6 @@ fn event_json(
     }
 }
 
-fn engine_failure(message: String) -> ActionFailure {
-    ActionFailure {
-        kind: FailureKind::Engine,
-        message,
-        file: None,
-        line: None,
-        column: None,
-    }
-}
-
-fn limit_failure(kind: LimitKind, message: String) -> ActionFailure {
-    ActionFailure {
-        kind: FailureKind::Limit(kind),
-        message,
-        file: None,
-        line: None,
-        column: None,
-    }
-}
-
 /// Spawns a worker thread that builds a generic runtime (prelude loaded, no action yet); the
 /// first job binds it to an action. Returns at once.
 fn start_worker(
@@ -568,422 +505,4 @@ impl PendingWorker {
             )),
         }
     }
-}
-
-/// The scripts that register the action and its modules, with what is needed to map stack
-/// locations back to the user's files.
-struct LoadPlan {
-    trigger: Trigger,
-    action_file: String,
-    scripts: Vec<LoadScript>,
-}
-
-struct LoadScript {
-    file_name: String,
-    source: String,
-    /// Characters the wrapper adds before the user's first line.
-    prefix_chars: u32,
-}
-
-impl LoadPlan {
-    /// The plan of a runtime that no action is bound to yet.
-    fn unbound() -> LoadPlan {
-        LoadPlan {
-            trigger: Trigger::Login,
-            action_file: String::new(),
-            scripts: Vec::new(),
-        }
-    }
-
-    fn for_action(action: &ActionSource) -> LoadPlan {
-        let mut scripts = Vec::new();
-        for module in &action.modules {
-            let name_json = serde_json::to_string(&module.name).unwrap_or_default();
-            let secrets_json = serde_json::to_string(&module.secrets).unwrap_or_default();
-            let prefix = format!(
-                "__authflow_define(\"module\", {name_json}, function (exports, require, module, actions) {{"
-            );
-            scripts.push(LoadScript {
-                file_name: module_file_name(&module.name, &module.version, &module.file_name),
-                source: format!("{prefix}{}\n}}, {secrets_json});", module.code),
-                prefix_chars: prefix.chars().count() as u32,
-            });
-        }
-        let prefix = "__authflow_define(\"action\", null, function (exports, require, module) {";
-        scripts.push(LoadScript {
-            file_name: action.file_name.clone(),
-            source: format!("{prefix}{}\n}}, null);", action.code),
-            prefix_chars: prefix.chars().count() as u32,
-        });
-        LoadPlan {
-            trigger: action.trigger,
-            action_file: action.file_name.clone(),
-            scripts,
-        }
-    }
-
-    fn prefix_chars(&self, file: &str) -> u32 {
-        self.scripts
-            .iter()
-            .find(|script| script.file_name == file)
-            .map_or(0, |script| script.prefix_chars)
-    }
-
-    /// Maps a `file:line:column` to the user's coordinates (the wrapper shares line 1).
-    fn locate(&self, file: &str, line: u32, column: u32) -> (u32, u32) {
-        if line == 1 {
-            (line, column.saturating_sub(self.prefix_chars(file)).max(1))
-        } else {
-            (line, column)
-        }
-    }
-
-    fn is_user_file(&self, file: &str) -> bool {
-        self.scripts.iter().any(|script| script.file_name == file)
-    }
-}
-
-fn module_file_name(name: &str, version: &str, file_name: &str) -> String {
-    format!("actions:{name}@{version}/{file_name}")
-}
-
-/// Per-thread state of a worker.
-struct WorkerState {
-    runtime: JsRuntime,
-    run_action: v8::Global<v8::Function>,
-    plan: LoadPlan,
-    /// Whether a job has bound the runtime to an action (it happens once per runtime).
-    bound: bool,
-    /// `None` until the first run loads the sources; then the load result, cached.
-    loaded: Option<Result<(), ActionFailure>>,
-    heap_exhausted: Rc<AtomicBool>,
-    watchdog_fired: Arc<AtomicU8>,
-    heap_bytes: usize,
-}
-
-fn worker_main(
-    heap_bytes: usize,
-    watchdog_fired: Arc<AtomicU8>,
-    ready: mpsc::Sender<Result<(v8::IsolateHandle, Option<ThreadCpuClock>), String>>,
-    jobs: handoff::Receiver<Job>,
-    replies: handoff::Sender<WorkerReply>,
-) {
-    let executor = match tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-    {
-        Ok(executor) => executor,
-        Err(error) => {
-            let _ = ready.send(Err(format!("tokio runtime: {error}")));
-            return;
-        }
-    };
-    let mut state = match WorkerState::start(heap_bytes, watchdog_fired) {
-        Ok(state) => state,
-        Err(message) => {
-            let _ = ready.send(Err(message));
-            return;
-        }
-    };
-    let handle = state.runtime.v8_isolate().thread_safe_handle();
-    if ready
-        .send(Ok((handle, ThreadCpuClock::of_current_thread())))
-        .is_err()
-    {
-        return;
-    }
-    while let Ok(job) = jobs.recv() {
-        let (outcome, discard) = state.run(&executor, job);
-        replies.send(WorkerReply { outcome, discard });
-        if discard {
-            return;
-        }
-    }
-}
-
-impl WorkerState {
-    fn start(heap_bytes: usize, watchdog_fired: Arc<AtomicU8>) -> Result<WorkerState, String> {
-        let create_params = v8::CreateParams::default().heap_limits(0, heap_bytes);
-        let mut runtime = JsRuntime::try_new(RuntimeOptions {
-            extensions: vec![authflow_actions::init()],
-            create_params: Some(create_params),
-            ..Default::default()
-        })
-        .map_err(|error| error.to_string())?;
-        let heap_exhausted = Rc::new(AtomicBool::new(false));
-        let exhausted = Rc::clone(&heap_exhausted);
-        let isolate = runtime.v8_isolate().thread_safe_handle();
-        runtime.add_near_heap_limit_callback(move |current, _initial| {
-            // Terminate and grant headroom so the engine can unwind instead of aborting; the
-            // runtime is discarded after this run.
-            exhausted.store(true, Ordering::SeqCst);
-            isolate.terminate_execution();
-            current.saturating_mul(2)
-        });
-        let value = runtime
-            .execute_script(PRELUDE_NAME, PRELUDE)
-            .map_err(|error| format!("the sandbox prelude failed: {error}"))?;
-        let run_action = {
-            deno_core::scope!(scope, &mut runtime);
-            let local = v8::Local::new(scope, value);
-            let function = v8::Local::<v8::Function>::try_from(local)
-                .map_err(|_| "the sandbox prelude did not return a function".to_owned())?;
-            v8::Global::new(scope, function)
-        };
-        Ok(WorkerState {
-            runtime,
-            run_action,
-            plan: LoadPlan::unbound(),
-            bound: false,
-            loaded: None,
-            heap_exhausted,
-            watchdog_fired,
-            heap_bytes,
-        })
-    }
-
-    /// Registers the action and module factories; a syntax error is cached as the result.
-    fn load(&mut self) -> Result<(), ActionFailure> {
-        for index in 0..self.plan.scripts.len() {
-            let (file_name, source) = {
-                let script = &self.plan.scripts[index];
-                (script.file_name.clone(), script.source.clone())
-            };
-            if let Err(error) = self.runtime.execute_script(file_name.clone(), source) {
-                return Err(self.js_failure(FailureKind::Syntax, &error));
-            }
-        }
-        self.runtime
-            .execute_script("ext:authflow/seal.js", "__authflow_seal();")
-            .map(|_| ())
-            .map_err(|error| self.js_failure(FailureKind::Syntax, &error))
-    }
-
-    fn js_failure(&self, kind: FailureKind, error: &JsError) -> ActionFailure {
-        let message = match (&error.name, &error.message) {
-            (Some(name), Some(message)) => format!("{name}: {message}"),
-            _ => error.exception_message.clone(),
-        };
-        let frame = error
-            .frames
-            .iter()
-            .find(|frame| frame.file_name.as_deref() == Some(self.plan.action_file.as_str()))
-            .or_else(|| {
-                error.frames.iter().find(|frame| {
-                    frame
-                        .file_name
-                        .as_deref()
-                        .is_some_and(|file| self.plan.is_user_file(file))
-                })
-            });
-        let mut failure = ActionFailure {
-            kind,
-            message,
-            file: None,
-            line: None,
-            column: None,
-        };
-        if let Some(frame) = frame
-            && let (Some(file), Some(line), Some(column)) =
-                (&frame.file_name, frame.line_number, frame.column_number)
-        {
-            let line = u32::try_from(line).unwrap_or(u32::MAX);
-            let column = u32::try_from(column).unwrap_or(u32::MAX);
-            let (line, column) = self.plan.locate(file, line, column);
-            failure.file = Some(file.clone());
-            failure.line = Some(line);
-            failure.column = Some(column);
-        }
-        failure
-    }
-
-    /// Runs one job; returns the outcome and whether the runtime must be discarded.
-    fn run(&mut self, executor: &tokio::runtime::Runtime, job: Job) -> (ActionOutcome, bool) {
-        let started = Instant::now();
-        match (job.bind, self.bound) {
-            (Some(plan), false) => {
-                self.plan = plan;
-                self.bound = true;
-            }
-            (None, true) => {}
-            // A runtime serves exactly one action: rebinding, or running unbound, is refused
-            // and the runtime discarded.
-            _ => {
-                return (
-                    ActionOutcome::failed(engine_failure(
-                        "the runtime was not bound to exactly one action".to_owned(),
-                    )),
-                    true,
-                );
-            }
-        }
-        let limits = job.limits;
-        self.runtime.op_state().borrow_mut().put(RunRecorder::new(
-            job.event_json,
-            self.plan.trigger,
-            job.clock_ms,
-            job.limits,
-            job.fetch,
-        ));
-        let load_result = match &self.loaded {
-            Some(result) => result.clone(),
-            None => {
-                let result = self.load();
-                self.loaded = Some(result.clone());
-                result
-            }
-        };
-        let call_result = match &load_result {
-            Ok(()) => {
-                let call = self.runtime.call(&self.run_action);
-                let runtime = &mut self.runtime;
-                Some(executor.block_on(
-                    runtime.with_event_loop_promise(call, PollEventLoopOptions::default()),
-                ))
-            }
-            Err(_) => None,
-        };
-        let recorder = self
-            .runtime
-            .op_state()
-            .borrow_mut()
-            .try_take::<RunRecorder>();
-        let Some(recorder) = recorder else {
-            return (
-                ActionOutcome::failed(engine_failure("the run's record was lost".to_owned())),
-                true,
-            );
-        };
-        let fired = match self.watchdog_fired.load(Ordering::SeqCst) {
-            FIRED_CPU => Some(LimitKind::CpuTime),
-            FIRED_WALL => Some(LimitKind::WallTime),
-            _ => None,
-        };
-        let watchdog = fired.is_some();
-        let heap = self.heap_exhausted.load(Ordering::SeqCst);
-        let call_failed = matches!(call_result, Some(Err(_)));
-        let discard = watchdog || heap || call_failed;
-        let failure = if let Some(kind) = fired {
-            Some(limit_failure(kind, time_limit_message(kind, &limits)))
-        } else if heap {
-            Some(limit_failure(
-                LimitKind::Heap,
-                format!(
-                    "{} exceeded: the action's heap grew past {} bytes",
-                    LimitKind::Heap.describe(),
-                    self.heap_bytes
-                ),
-            ))
-        } else if let Err(failure) = load_result {
-            Some(failure)
-        } else {
-            self.judge(&recorder, call_result)
-        };
-        let outcome = ActionOutcome {
-            logs: recorder.logs,
-            state_writes: recorder.state_writes,
-            metadata_patch: recorder.metadata_patch,
-            claims: recorder.claims,
-            denied: recorder.denied,
-            failure,
-            fetches: recorder.fetches,
-            elapsed: started.elapsed(),
-        };
-        (outcome, discard)
-    }
-
-    /// Decides the failure of a run that was neither terminated nor out of heap.
-    fn judge(
-        &self,
-        recorder: &RunRecorder,
-        call_result: Option<Result<v8::Global<v8::Value>, CoreError>>,
-    ) -> Option<ActionFailure> {
-        let located = |kind: FailureKind, message: String| {
-            let mut failure = ActionFailure {
-                kind,
-                message,
-                file: None,
-                line: None,
-                column: None,
-            };
-            if let Some(report) = &recorder.report {
-                self.locate_stack(&report.stack, &mut failure);
-            }
-            failure
-        };
-        if let Some((kind, message)) = &recorder.breach {
-            return Some(located(FailureKind::Limit(*kind), message.clone()));
-        }
-        if let Some(message) = &recorder.api_error {
-            return Some(located(FailureKind::Api, message.clone()));
-        }
-        if let Some(Err(error)) = call_result {
-            return Some(match &*error.0 {
-                CoreErrorKind::PendingPromiseResolution => limit_failure(
-                    LimitKind::WallTime,
-                    format!(
-                        "{} exceeded: the handler's promise can never settle (nothing is left \
-                         that could settle it)",
-                        LimitKind::WallTime.describe()
-                    ),
-                ),
-                CoreErrorKind::Js(js_error) => {
-                    let mut failure = self.js_failure(FailureKind::Rejected, js_error);
-                    failure.message = format!("unhandled rejection: {}", failure.message);
-                    failure
-                }
-                other => engine_failure(other.to_string()),
-            });
-        }
-        let report = recorder.report.as_ref()?;
-        let kind = match report.kind.as_str() {
-            "ok" => return None,
-            "threw" => FailureKind::Threw,
-            "rejected" => FailureKind::Rejected,
-            "stack" => FailureKind::Limit(LimitKind::Stack),
-            "heap" => FailureKind::Limit(LimitKind::Heap),
-            _ => FailureKind::Api,
-        };
-        let message = match kind {
-            FailureKind::Limit(limit) => {
-                format!("{} exceeded: {}", limit.describe(), report.message)
-            }
-            _ => report.message.clone(),
-        };
-        Some(located(kind, message))
-    }
-
-    /// Fills `failure`'s location from a JavaScript stack string, preferring the innermost
-    /// frame in the action's own file.
-    fn locate_stack(&self, stack: &str, failure: &mut ActionFailure) {
-        let frames: Vec<(String, u32, u32)> = stack.lines().filter_map(parse_frame).collect();
-        let frame = frames
-            .iter()
-            .find(|(file, _, _)| *file == self.plan.action_file)
-            .or_else(|| {
-                frames
-                    .iter()
-                    .find(|(file, _, _)| self.plan.is_user_file(file))
-            });
-        if let Some((file, line, column)) = frame {
-            let (line, column) = self.plan.locate(file, *line, *column);
-            failure.file = Some(file.clone());
-            failure.line = Some(line);
-            failure.column = Some(column);
-        }
-    }
-}
-
-/// Parses one stack line: `    at name (file:line:column)` or `    at file:line:column`.
-fn parse_frame(line: &str) -> Option<(String, u32, u32)> {
-    let rest = line.trim().strip_prefix("at ")?;
-    let location = match (rest.rfind('('), rest.ends_with(')')) {
-        (Some(open), true) => &rest[open + 1..rest.len() - 1],
-        _ => rest,
-    };
-    let mut parts = location.rsplitn(3, ':');
-    let column = parts.next()?.parse().ok()?;
-    let line = parts.next()?.parse().ok()?;
-    let file = parts.next()?.to_owned();
-    Some((file, line, column))
 }

@@ -36,6 +36,7 @@ mod handoff;
 mod limits;
 mod ops;
 mod redact;
+mod worker;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -259,6 +260,19 @@ pub struct ActionFailure {
     pub line: Option<u32>,
     /// 1-based column in `file`.
     pub column: Option<u32>,
+}
+
+impl ActionFailure {
+    /// A failure of `kind` with no location (yet).
+    pub(crate) fn unlocated(kind: FailureKind, message: String) -> ActionFailure {
+        ActionFailure {
+            kind,
+            message,
+            file: None,
+            line: None,
+            column: None,
+        }
+    }
 }
 
 /// Everything one run of an action produced. Outputs written before a failure are kept.
