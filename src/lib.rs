@@ -8,6 +8,7 @@ pub mod check;
 pub mod cli;
 pub mod compile;
 pub mod diagnostic;
+pub mod diff;
 pub mod expr;
 pub mod files;
 pub mod graph;

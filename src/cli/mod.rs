@@ -87,6 +87,9 @@ enum Command {
     Types(commands::types::Args),
     /// Print the documentation of a diagnostic code, or of every check with --all.
     Explain(commands::explain::Args),
+    /// What changed between two versions (git revisions, releases, the working tree):
+    /// flows, actions, modules, settings. Exit 0 no change, 2 changes, 1 error.
+    Diff(commands::diff::Args),
 }
 
 /// How diagnostics are printed.
@@ -110,10 +113,13 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
+            return if !e.use_stderr() {
                 ExitCode::SUCCESS
+            } else if detailed_exit_codes(std::env::args_os().skip(1)) {
+                // diff and replay exit 2 for "changes": a usage error there is 1.
+                ExitCode::from(1)
+            } else {
+                ExitCode::from(2)
             };
         }
     };
@@ -147,7 +153,24 @@ fn dispatch(command: Command, globals: &Globals) -> CliResult {
         Command::HashPassword(args) => commands::hash_password::run(args),
         Command::Types(args) => commands::types::run(args),
         Command::Explain(args) => commands::explain::run(args),
+        Command::Diff(args) => commands::diff::run(args, globals),
     }
+}
+
+/// Whether the command line names a command whose exit code 2 means "changes" (`diff`,
+/// `replay`), so that its usage errors exit 1. The command is the first argument that is not a
+/// global option or its value.
+fn detailed_exit_codes(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let mut args = args.peekable();
+    while let Some(arg) = args.next() {
+        let arg = arg.to_string_lossy();
+        if arg == "--workspace" || arg == "--env" {
+            args.next();
+        } else if !arg.starts_with('-') {
+            return matches!(arg.as_ref(), "diff" | "replay");
+        }
+    }
+    false
 }
 
 /// Whether standard output gets colours: a terminal, and `NO_COLOR` unset or empty

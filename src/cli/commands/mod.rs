@@ -5,6 +5,7 @@
 pub mod action;
 pub mod check;
 pub mod compile;
+pub mod diff;
 pub mod explain;
 pub mod fmt;
 pub mod graph;

@@ -1,0 +1,140 @@
+//! `authflow diff [FROM] [TO]`: what changed between two versions of the workspace, as a
+//! semantic diff of flows, actions, modules and settings.
+//!
+//! Exit codes follow terraform's detailed exit code, not the other commands': 0 no change,
+//! 2 changes, 1 error (so a CI step can tell "changed" from "broken").
+
+use crate::cli::error::{CliError, CliResult};
+use crate::cli::{Globals, load, render};
+use crate::diff::revision::{self, Materialized, Revision};
+use crate::diff::{self, Version};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    Human,
+    Json,
+    /// For a pull-request comment.
+    Markdown,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The old version: a git revision (`HEAD`, `main~1`, a tag), `@N` (release N), `@latest`
+    /// (the last release) or `@worktree` [default: the last release; `HEAD` before the
+    /// first publish]
+    from: Option<String>,
+    /// The new version, in the same forms [default: the working tree]
+    to: Option<String>,
+    #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
+    format: DiffFormat,
+}
+
+/// The detailed exit codes.
+pub const EXIT_NO_CHANGES: u8 = 0;
+pub const EXIT_ERROR: u8 = 1;
+pub const EXIT_CHANGES: u8 = 2;
+
+pub fn run(args: Args, globals: &Globals) -> CliResult {
+    match diff_report(&args, globals) {
+        Ok((text, changed)) => {
+            out!("{text}");
+            Ok(ExitCode::from(if changed {
+                EXIT_CHANGES
+            } else {
+                EXIT_NO_CHANGES
+            }))
+        }
+        Err(error) => Ok(error_exit(error)),
+    }
+}
+
+/// Prints an error the way every command does, but exits 1: in diff's detailed exit codes
+/// 2 means "changes".
+pub fn error_exit(error: CliError) -> ExitCode {
+    match error {
+        CliError::Usage(message) => eprintln!("error: {message}"),
+        CliError::Diagnostics(text) => out!("{text}"),
+    }
+    ExitCode::from(EXIT_ERROR)
+}
+
+/// The rendered diff and whether anything changed. Tests go through this too.
+pub fn diff_report(args: &Args, globals: &Globals) -> Result<(String, bool), CliError> {
+    let root = workspace_root(globals)?;
+    let from = match &args.from {
+        Some(spec) => Revision::parse(spec).map_err(CliError::Usage)?,
+        None => default_from(&root),
+    };
+    let to = match &args.to {
+        Some(spec) => Revision::parse(spec).map_err(CliError::Usage)?,
+        None => Revision::WorkingTree,
+    };
+    let old = materialize(&root, &from)?;
+    let new = materialize(&root, &to)?;
+    let old_version = version_of(&old)?;
+    let new_version = version_of(&new)?;
+    let result = diff::diff(&old_version, &new_version, &old.label, &new.label);
+    let text = match args.format {
+        DiffFormat::Human => diff::render::human(&result),
+        DiffFormat::Json => diff::render::json(&result),
+        DiffFormat::Markdown => diff::render::markdown(&result),
+    };
+    Ok((text, result.has_changes()))
+}
+
+/// The workspace the command works on: `--workspace`, else found upwards from here.
+pub fn workspace_root(globals: &Globals) -> Result<PathBuf, CliError> {
+    let cwd = std::env::current_dir().map_err(CliError::usage)?;
+    let root = match &globals.workspace {
+        Some(dir) => dir.clone(),
+        None => crate::workspace::discover(&cwd).ok_or_else(|| {
+            CliError::Usage(
+                "not in a workspace (no authflow.yaml here or above); give --workspace DIR".into(),
+            )
+        })?,
+    };
+    std::fs::canonicalize(&root).map_err(|e| CliError::Usage(format!("{}: {e}", root.display())))
+}
+
+/// FROM when the user gave none: the last release; before the first publish, `HEAD`.
+fn default_from(root: &Path) -> Revision {
+    if root.join("authflow.lock").is_file() {
+        Revision::LastRelease
+    } else {
+        Revision::Git("HEAD".into())
+    }
+}
+
+/// A version as a directory the loader reads.
+pub fn materialize(root: &Path, revision: &Revision) -> Result<Materialized, CliError> {
+    let materialized = match revision {
+        Revision::WorkingTree => revision::working_tree(root),
+        Revision::Git(rev) => revision::from_git(root, rev).map_err(CliError::Usage)?,
+        Revision::Release(_) | Revision::LastRelease => {
+            return Err(CliError::Usage(
+                "reading releases back from authflow.lock arrives with `authflow publish`; compare git revisions meanwhile (for example `authflow diff HEAD`)".into(),
+            ));
+        }
+    };
+    for skipped in &materialized.skipped {
+        eprintln!(
+            "warning: {skipped} at {} is not a regular file (a symbolic link or submodule) and is not compared",
+            materialized.label
+        );
+    }
+    Ok(materialized)
+}
+
+/// Loads one materialised version and reduces it for the diff.
+fn version_of(version: &Materialized) -> Result<Version, CliError> {
+    let loaded = load::load(None, Some(&version.root))?;
+    Version::of(&loaded.ws, &loaded.flows, &loaded.diagnostics).map_err(|errors| {
+        CliError::Diagnostics(format!(
+            "{} cannot be compared:\n{}",
+            version.label,
+            render::human(&loaded.ws.sources, &errors, crate::cli::stdout_color())
+        ))
+    })
+}
