@@ -143,6 +143,7 @@ codes! {
     ActionSyntax = "AF046", "action-syntax", Error, "An action's JavaScript does not parse, or exports no handler for its trigger.";
     UnknownLogLevel = "AF047", "unknown-log-level", Warning, "`api.log` with a level other than debug, info, warn or error.";
     InvalidWorkspace = "AF050", "invalid-workspace", Error, "authflow.yaml, an action's metadata, or a module is inconsistent.";
+    UnknownTestTarget = "AF060", "unknown-test-target", Error, "A test names a flow, action, block, state key or event preset that does not exist.";
 }
 
 impl Serialize for Code {

@@ -17,5 +17,6 @@ pub mod js;
 pub mod jsfacts;
 pub mod run;
 pub mod span;
+pub mod suite;
 pub mod syntax;
 pub mod workspace;

@@ -28,7 +28,11 @@ fn every_code_has_a_failing_and_a_passing_fixture() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    for code in Code::ALL {
+    // Codes only test files produce have their fixtures in tests/suite.rs.
+    for code in Code::ALL
+        .iter()
+        .filter(|c| !authflow::suite::CODES.contains(c))
+    {
         let prefix = code.as_str().to_lowercase();
         let failing: Vec<&String> = names
             .iter()

@@ -79,6 +79,9 @@ enum Command {
         #[command(subcommand)]
         command: commands::runs::Args,
     },
+    /// Run the workspace's flow tests (tests/**/*.test.yaml): one process, in parallel,
+    /// with JUnit, coverage and --update.
+    Test(commands::test::Args),
     /// List the built-in event presets.
     Presets(commands::presets::Args),
     /// Hash a password (read from standard input) as an argon2id PHC string for users.yaml.
@@ -149,6 +152,7 @@ fn dispatch(command: Command, globals: &Globals) -> CliResult {
         Command::Run(args) => commands::run::run(args, globals),
         Command::Action { command } => commands::action::run(command, globals),
         Command::Runs { command } => commands::runs::run(command, globals),
+        Command::Test(args) => commands::test::run(args, globals),
         Command::Presets(args) => commands::presets::run(args),
         Command::HashPassword(args) => commands::hash_password::run(args),
         Command::Types(args) => commands::types::run(args),

@@ -52,3 +52,36 @@ pub fn find(name: &str) -> Option<&'static str> {
 pub fn names() -> Vec<&'static str> {
     PRESETS.iter().map(|(n, _, _)| *n).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::{crypto, directory::Directory, event};
+
+    /// A preset whose user has a TOTP factor carries a code that verifies at its own `now`.
+    #[test]
+    fn every_preset_that_needs_an_otp_has_one_that_works() {
+        let mut with_otp = 0;
+        for (name, _, text) in PRESETS {
+            let sim = event::parse(serde_json::from_str(text).unwrap()).unwrap();
+            let Some(identifier) = sim.credentials.identifier.as_deref() else {
+                continue;
+            };
+            let user = Directory::find_in(&sim.directory, identifier)
+                .unwrap_or_else(|| panic!("{name}: no directory entry for {identifier}"));
+            let Some(secret) = &user.totp_secret else {
+                assert!(
+                    sim.credentials.otp.is_none(),
+                    "{name}: an OTP without a factor"
+                );
+                continue;
+            };
+            let key = crypto::base32_decode(secret).unwrap();
+            let otp = sim.credentials.otp.as_deref();
+            let otp = otp.unwrap_or_else(|| panic!("{name}: a TOTP user without an OTP"));
+            assert!(crypto::verify_totp(&key, otp, sim.now), "{name}: OTP fails");
+            with_otp += 1;
+        }
+        assert_eq!(with_otp, 2, "mfa-enrolled-user and restricted-region");
+    }
+}

@@ -14,4 +14,5 @@ pub mod presets;
 pub mod run;
 pub mod runs;
 pub mod schema;
+pub mod test;
 pub mod types;

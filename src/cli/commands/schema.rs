@@ -9,6 +9,8 @@ enum SchemaKind {
     Settings,
     Action,
     Module,
+    /// A test file, `tests/**/*.test.yaml`.
+    Test,
 }
 
 #[derive(clap::Args)]
@@ -28,6 +30,7 @@ pub fn run(args: Args) -> CliResult {
             serde_json::to_value(schemars::schema_for!(crate::workspace::ActionMeta))
                 .unwrap_or_default()
         }
+        SchemaKind::Test => crate::suite::format::schema(),
         SchemaKind::Module => {
             serde_json::to_value(schemars::schema_for!(crate::workspace::ModuleMeta))
                 .unwrap_or_default()

@@ -1,0 +1,997 @@
+//! Loading a workspace's test suite: finds `tests/**/*.test.yaml`, reads each file through
+//! the hostile-file rules (no symlink out of the workspace, regular files only, bounded size),
+//! validates it against `format`, resolves what it names (flows, actions, blocks, state keys,
+//! presets, event files) and expands every test and `each:` row into a runnable [`Case`].
+//!
+//! Every problem is a `Diagnostic` against the test file's text in the workspace's source
+//! table, so the `check` renderer shows it. Nothing here runs a flow.
+
+use super::format;
+use super::value::{self, Key, Node, NodeValue};
+use crate::cli::load::Loaded;
+use crate::compile::Plan;
+use crate::diagnostic::{Code, Diagnostic, FileId};
+use crate::run::directory::Directory;
+use crate::run::event::SimEvent;
+use crate::span::Span;
+use crate::syntax::ast::Flow;
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+/// The largest test or event file read.
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The deepest directory nesting searched under `tests/`.
+const MAX_DEPTH: usize = 16;
+
+/// One workspace with its tests, ready to run.
+pub struct WorkspaceSuite {
+    /// The workspace, its flows and every file read (test files included).
+    pub loaded: Loaded,
+    /// Identifies the tenant to the engine: the tenant id and the workspace root, so two
+    /// workspaces never share a runtime even when they claim the same tenant id.
+    pub tenant_key: String,
+    pub directory: Directory,
+    /// The flows the tests run, compiled.
+    pub flows: Vec<SuiteFlow>,
+    pub files: Vec<TestFile>,
+    pub cases: Vec<Case>,
+    /// Problems in test files (and in the flows they run); any error means nothing runs.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// A flow some test runs.
+pub struct SuiteFlow {
+    pub name: String,
+    pub file: FileId,
+    /// The flow file as shown to the user.
+    pub path: String,
+    pub ast: Flow,
+    pub plan: Plan,
+}
+
+/// One test file.
+pub struct TestFile {
+    pub file: FileId,
+    /// Where it lives on disk (for `--update`).
+    pub path: PathBuf,
+    /// The path as shown (relative to the current directory when below it).
+    pub display: String,
+    /// The document, when it parsed as YAML.
+    pub root: Option<Node>,
+    /// Whether it parsed and validated without errors (`--update` writes only such files).
+    pub valid: bool,
+}
+
+/// What a case runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A flow, by index into [`WorkspaceSuite::flows`].
+    Flow(usize),
+    /// One action alone, as the console's Test pane runs it.
+    Action(String),
+}
+
+/// One runnable case: a test, or one row of a table-driven test.
+pub struct Case {
+    /// Index into [`WorkspaceSuite::files`].
+    pub file: usize,
+    /// The test's name, with the row's in brackets.
+    pub name: String,
+    pub target: Target,
+    /// What the trace calls the event: the preset or file it started from.
+    pub event_name: String,
+    pub sim: SimEvent,
+    /// Secret values that replace the environment's for this case.
+    pub secrets: BTreeMap<String, String>,
+    /// The merged expectations (defaults, test, row), every leaf with its span.
+    pub expect: Option<Node>,
+    /// The test's (or row's) node, for line numbers.
+    pub span: Span,
+}
+
+/// Why a suite could not be loaded at all (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SuiteError(pub String);
+
+/// Loads the workspace at `root` and its test files: every `tests/**/*.test.yaml`, or only
+/// `only` (files or directories inside the workspace) when given.
+pub fn load(root: &Path, only: &[PathBuf]) -> Result<WorkspaceSuite, SuiteError> {
+    let loaded = crate::cli::load::load(None, Some(root)).map_err(|e| SuiteError(e.to_string()))?;
+    let root =
+        std::fs::canonicalize(root).map_err(|e| SuiteError(format!("{}: {e}", root.display())))?;
+    let directory = crate::cli::simulate::load_directory(&loaded.ws).map_err(|e| match e {
+        crate::cli::CliError::Usage(m) | crate::cli::CliError::Diagnostics(m) => SuiteError(m),
+    })?;
+    let mut paths = Vec::new();
+    if only.is_empty() {
+        find_test_files(&root.join("tests"), 0, &mut paths)?;
+    } else {
+        for path in only {
+            let path = std::fs::canonicalize(path)
+                .map_err(|e| SuiteError(format!("{}: {e}", path.display())))?;
+            if !path.starts_with(&root) {
+                return Err(SuiteError(format!(
+                    "{} is outside the workspace {}",
+                    path.display(),
+                    root.display()
+                )));
+            }
+            if path.is_dir() {
+                find_test_files(&path, 0, &mut paths)?;
+            } else {
+                paths.push(path);
+            }
+        }
+    }
+    paths.sort();
+    paths.dedup();
+    let tenant_key = format!("{}@{}", loaded.ws.settings.tenant.id, root.display());
+    let mut suite = WorkspaceSuite {
+        loaded,
+        tenant_key,
+        directory,
+        flows: Vec::new(),
+        files: Vec::new(),
+        cases: Vec::new(),
+        diagnostics: Vec::new(),
+    };
+    let mut builder = Builder {
+        root: root.clone(),
+        events: HashMap::new(),
+        hashes: HashMap::new(),
+    };
+    for path in paths {
+        let text = read_in_workspace(&root, &path)?;
+        let display = crate::workspace::display_path(&path);
+        let file = suite.loaded.ws.sources.add(display.clone(), text);
+        let mut diagnostics = Vec::new();
+        let root_node = match value::parse(suite.loaded.ws.sources.text(file), file) {
+            Ok(node) => {
+                format::validate(&node, &format::FILE, file, &mut diagnostics);
+                Some(node)
+            }
+            Err(mut d) => {
+                diagnostics.append(&mut d);
+                None
+            }
+        };
+        let valid = root_node.is_some() && !diagnostics.iter().any(Diagnostic::is_error);
+        suite.diagnostics.append(&mut diagnostics);
+        suite.files.push(TestFile {
+            file,
+            path,
+            display: display.display().to_string(),
+            root: root_node,
+            valid,
+        });
+    }
+    for index in 0..suite.files.len() {
+        if suite.files[index].valid {
+            builder.file_cases(&mut suite, index);
+        }
+    }
+    suite
+        .diagnostics
+        .sort_by_key(|d| (d.file, d.span.start, d.code));
+    suite.diagnostics.dedup();
+    Ok(suite)
+}
+
+/// Walks `dir` for `*.test.yaml`, never following a symlinked directory.
+fn find_test_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), SuiteError> {
+    if depth > MAX_DEPTH || !dir.is_dir() {
+        return Ok(());
+    }
+    let entries = crate::workspace::sorted_entries(dir).map_err(|e| SuiteError(e.to_string()))?;
+    for path in entries {
+        let meta = std::fs::symlink_metadata(&path)
+            .map_err(|e| SuiteError(format!("{}: {e}", path.display())))?;
+        if meta.is_dir() {
+            find_test_files(&path, depth + 1, out)?;
+        } else if path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(".test.yaml") || n.ends_with(".test.yml"))
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Reads a file the suite names: it must resolve inside the workspace (a symlink may not lead
+/// out), be a regular file, and be at most [`MAX_FILE_BYTES`].
+pub fn read_in_workspace(root: &Path, path: &Path) -> Result<String, SuiteError> {
+    let shown = path.display();
+    let real = std::fs::canonicalize(path).map_err(|e| SuiteError(format!("{shown}: {e}")))?;
+    if !real.starts_with(root) {
+        return Err(SuiteError(format!(
+            "{shown}: resolves to {}, outside the workspace",
+            real.display()
+        )));
+    }
+    let meta = std::fs::metadata(&real).map_err(|e| SuiteError(format!("{shown}: {e}")))?;
+    if !meta.is_file() {
+        return Err(SuiteError(format!("{shown}: not a regular file")));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(SuiteError(format!(
+            "{shown}: {} bytes, more than the {MAX_FILE_BYTES} bytes a test input may have",
+            meta.len()
+        )));
+    }
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(&real)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_string(&mut text))
+        .map_err(|e| SuiteError(format!("{shown}: {e}")))?;
+    Ok(text)
+}
+
+/// The keys a defaults block, a test and a row may set, each layer over the one before.
+#[derive(Default, Clone, Copy)]
+struct Layer<'n> {
+    node: Option<&'n Node>,
+    event: Option<&'n Node>,
+    now: Option<&'n Node>,
+    directory: Option<&'n Node>,
+    credentials: Option<&'n Node>,
+    secrets: Option<&'n Node>,
+    fetch: Option<&'n Node>,
+    expect: Option<&'n Node>,
+}
+
+impl<'n> Layer<'n> {
+    fn of(node: Option<&'n Node>) -> Layer<'n> {
+        let get = |k| node.and_then(|n| n.get(k));
+        Layer {
+            node,
+            event: get("event"),
+            now: get("now"),
+            directory: get("directory"),
+            credentials: get("credentials"),
+            secrets: get("secrets"),
+            fetch: get("fetch"),
+            expect: get("expect"),
+        }
+    }
+}
+
+struct Builder {
+    root: PathBuf,
+    /// Base events already read, by preset name or file path.
+    events: HashMap<String, Result<Value, String>>,
+    /// Hashes of directory passwords, by (user id, password).
+    hashes: HashMap<(String, String), String>,
+}
+
+impl Builder {
+    fn file_cases(&mut self, suite: &mut WorkspaceSuite, index: usize) {
+        let file = suite.files[index].file;
+        let Some(root) = suite.files[index].root.clone() else {
+            return;
+        };
+        let defaults = Layer::of(root.get("defaults"));
+        let file_target = (root.entry("flow"), root.entry("action"));
+        if let ((Some(_), Some((key, _))), _) = (file_target, ()) {
+            suite.diagnostics.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    file,
+                    key.span,
+                    "a test file names both a flow and an action",
+                )
+                .help("a test runs a flow, or one action alone: keep one of the two"),
+            );
+            return;
+        }
+        for test in root.get("tests").map(Node::as_seq).unwrap_or_default() {
+            let Some(name) = test.get("name").and_then(Node::as_str) else {
+                continue;
+            };
+            let target = match (test.entry("flow"), test.entry("action")) {
+                (Some(_), Some((key, _))) => {
+                    suite.diagnostics.push(
+                        Diagnostic::new(
+                            Code::InvalidValue,
+                            file,
+                            key.span,
+                            "a test names both a flow and an action",
+                        )
+                        .help("a test runs a flow, or one action alone: keep one of the two"),
+                    );
+                    continue;
+                }
+                (Some((_, flow)), None) => Some((false, flow)),
+                (None, Some((_, action))) => Some((true, action)),
+                (None, None) => match file_target {
+                    (Some((_, flow)), _) => Some((false, flow)),
+                    (_, Some((_, action))) => Some((true, action)),
+                    _ => None,
+                },
+            };
+            let Some(target) = target else {
+                suite.diagnostics.push(
+                    Diagnostic::new(Code::InvalidValue, file, test.span, format!("test `{name}` runs neither a flow nor an action"))
+                        .help("add `flow: <name or file>` (or `action: <slug>`) to the test or at the top of the file"),
+                );
+                continue;
+            };
+            let Some(target) = self.target(suite, file, target) else {
+                continue;
+            };
+            let layer = Layer::of(Some(test));
+            let rows = test.get("each").map(Node::as_seq).unwrap_or_default();
+            if rows.is_empty() {
+                self.case(
+                    suite,
+                    index,
+                    name.to_string(),
+                    &target,
+                    &[defaults, layer],
+                    test.span,
+                );
+            }
+            for (i, row) in rows.iter().enumerate() {
+                let row_name = row
+                    .get("name")
+                    .and_then(Node::as_str)
+                    .map_or_else(|| format!("row {}", i + 1), str::to_string);
+                let layers = [defaults, layer, Layer::of(Some(row))];
+                self.case(
+                    suite,
+                    index,
+                    format!("{name} [{row_name}]"),
+                    &target,
+                    &layers,
+                    row.span,
+                );
+            }
+        }
+    }
+
+    /// Resolves `flow: X` or `action: X`, compiling the flow on first use.
+    fn target(
+        &self,
+        suite: &mut WorkspaceSuite,
+        file: FileId,
+        (action, node): (bool, &Node),
+    ) -> Option<Target> {
+        let wanted = node.as_str()?;
+        if action {
+            if suite.loaded.ws.actions.contains_key(wanted) {
+                return Some(Target::Action(wanted.to_string()));
+            }
+            let names = suite.loaded.ws.actions.keys().map(String::as_str);
+            suite
+                .diagnostics
+                .push(unknown(file, node.span, "action", wanted, names));
+            return None;
+        }
+        if let Some(i) = suite
+            .flows
+            .iter()
+            .position(|f| f.name == wanted || same_file(&self.root, &f.path, wanted))
+        {
+            return Some(Target::Flow(i));
+        }
+        let found = suite.loaded.flows.iter().find_map(|(id, flow)| {
+            let flow = flow.as_ref()?;
+            let path = suite.loaded.ws.sources.path(*id).display().to_string();
+            (flow.name.value == wanted || same_file(&self.root, &path, wanted))
+                .then(|| (*id, flow.clone(), path))
+        });
+        let Some((id, ast, path)) = found else {
+            let names: Vec<String> = suite
+                .loaded
+                .flows
+                .iter()
+                .filter_map(|(_, f)| f.as_ref().map(|f| f.name.value.clone()))
+                .collect();
+            let mut d = unknown(
+                file,
+                node.span,
+                "flow",
+                wanted,
+                names.iter().map(String::as_str),
+            );
+            if !suite.loaded.diagnostics.is_empty() {
+                d = d.help("a flow file that does not parse is not listed: run `authflow check`");
+                suite
+                    .diagnostics
+                    .extend(suite.loaded.diagnostics.iter().cloned());
+            }
+            suite.diagnostics.push(d);
+            return None;
+        };
+        match crate::compile::compile(&suite.loaded.ws, id, &ast) {
+            Ok(plan) => {
+                suite.flows.push(SuiteFlow {
+                    name: ast.name.value.clone(),
+                    file: id,
+                    path,
+                    ast,
+                    plan,
+                });
+                Some(Target::Flow(suite.flows.len() - 1))
+            }
+            Err(errors) => {
+                suite.diagnostics.extend(errors);
+                suite.diagnostics.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        file,
+                        node.span,
+                        format!("flow `{wanted}` has errors and cannot run"),
+                    )
+                    .help("fix the errors reported for the flow (`authflow check`)"),
+                );
+                None
+            }
+        }
+    }
+
+    fn case(
+        &mut self,
+        suite: &mut WorkspaceSuite,
+        index: usize,
+        name: String,
+        target: &Target,
+        layers: &[Layer],
+        span: Span,
+    ) {
+        let file = suite.files[index].file;
+        let before = suite.diagnostics.len();
+        let expect = layers
+            .iter()
+            .filter_map(|l| l.expect)
+            .fold(None, |acc: Option<Node>, n| {
+                Some(match acc {
+                    Some(base) => merge(&base, n),
+                    None => n.clone(),
+                })
+            });
+        if let Some(expect) = &expect {
+            check_expect(suite, file, target, expect);
+        }
+        let secrets: BTreeMap<String, String> = layers
+            .iter()
+            .filter_map(|l| l.secrets)
+            .flat_map(|n| n.as_map().iter())
+            .filter_map(|(k, v)| Some((k.name.clone(), v.as_str()?.to_string())))
+            .collect();
+        let event = self.event(suite, file, layers);
+        if suite.diagnostics[before..].iter().any(Diagnostic::is_error) {
+            return;
+        }
+        let Some((event_name, sim)) = event else {
+            return;
+        };
+        let _ = layers.iter().find_map(|l| l.node);
+        suite.cases.push(Case {
+            file: index,
+            name,
+            target: target.clone(),
+            event_name,
+            sim,
+            secrets,
+            expect,
+            span,
+        });
+    }
+
+    /// Builds the case's event: base (preset or file), inline fields merged over it, then
+    /// the clock, credentials, directory entries and recordings of every layer.
+    fn event(
+        &mut self,
+        suite: &mut WorkspaceSuite,
+        file: FileId,
+        layers: &[Layer],
+    ) -> Option<(String, SimEvent)> {
+        let mut base: Option<&Node> = None;
+        let mut patches: Vec<&Node> = Vec::new();
+        for node in layers.iter().filter_map(|l| l.event) {
+            match &node.value {
+                NodeValue::Str(_) => {
+                    base = Some(node);
+                    patches.clear();
+                }
+                NodeValue::Map(_) => {
+                    if let Some(from) = node.get("from") {
+                        base = Some(from);
+                        patches.clear();
+                    }
+                    patches.push(node);
+                }
+                _ => {}
+            }
+        }
+        let (name, mut event) = match base {
+            Some(node) => {
+                let spec = node.as_str().unwrap_or_default();
+                match self.base_event(spec) {
+                    Ok(value) => (spec.to_string(), value),
+                    Err(message) => {
+                        let mut d = Diagnostic::new(Code::InvalidValue, file, node.span, message);
+                        if crate::run::presets::find(spec).is_none() && !looks_like_path(spec) {
+                            d = match crate::catalog::closest(spec, crate::run::presets::names()) {
+                                Some(close) => d.help(format!("did you mean the preset `{close}`?")),
+                                None => d.help(format!(
+                                    "an event is a preset ({}) or an event file relative to the workspace",
+                                    crate::run::presets::names().join(", ")
+                                )),
+                            };
+                        }
+                        suite.diagnostics.push(d);
+                        return None;
+                    }
+                }
+            }
+            None => ("inline".to_string(), json!({})),
+        };
+        for patch in &patches {
+            let mut fields = patch.to_json();
+            if let Value::Object(map) = &mut fields {
+                map.remove("from");
+            }
+            merge_json(&mut event, fields);
+        }
+        let Value::Object(top) = &mut event else {
+            return None;
+        };
+        if let Some(now) = layers
+            .iter()
+            .filter_map(|l| l.now)
+            .next_back()
+            .and_then(Node::as_str)
+        {
+            top.insert("now".into(), json!(now));
+        }
+        let mut otp_spec: Option<&Node> = None;
+        for credentials in layers.iter().filter_map(|l| l.credentials) {
+            let target = top.entry("credentials").or_insert_with(|| json!({}));
+            for (key, value) in credentials.as_map() {
+                if key.name == "otp" && matches!(value.value, NodeValue::Map(_)) {
+                    otp_spec = Some(value);
+                    if let Value::Object(c) = target {
+                        c.remove("otp");
+                    }
+                    continue;
+                }
+                if key.name == "otp" {
+                    otp_spec = None;
+                }
+                target[&key.name] = value.to_json();
+            }
+        }
+        for directory in layers.iter().filter_map(|l| l.directory) {
+            for entry in directory.as_seq() {
+                let user = self.directory_user(entry);
+                match top.entry("directory").or_insert_with(|| json!([])) {
+                    Value::Array(users) => users.push(user),
+                    other => *other = json!([user]),
+                }
+            }
+        }
+        for fetch in layers.iter().filter_map(|l| l.fetch) {
+            for recording in fetch.as_seq() {
+                let (key, response) = recording_of(recording);
+                match top.entry("fetch").or_insert_with(|| json!({})) {
+                    Value::Object(map) => {
+                        map.insert(key, response);
+                    }
+                    other => *other = json!({ key: response }),
+                }
+            }
+        }
+        let mut sim = match crate::run::event::parse(event) {
+            Ok(sim) => sim,
+            Err(errors) => {
+                for error in errors {
+                    let node = error_node(&error.path, base, &patches, layers);
+                    let (file, span) = match node {
+                        Some(n) => (file, n.span),
+                        None => (
+                            file,
+                            layers
+                                .iter()
+                                .rev()
+                                .find_map(|l| l.node)
+                                .map_or_else(Span::default, |n| n.span),
+                        ),
+                    };
+                    suite.diagnostics.push(
+                        Diagnostic::new(Code::InvalidValue, file, span, format!("the event does not follow the event object reference: {error}"))
+                            .help("event fields are those of the event object reference; `authflow presets show NAME` prints a whole event"),
+                    );
+                }
+                return None;
+            }
+        };
+        if let Some(spec) = otp_spec {
+            match computed_otp(spec, &sim, &suite.directory) {
+                Ok(code) => sim.credentials.otp = Some(code),
+                Err(message) => {
+                    suite.diagnostics.push(
+                        Diagnostic::new(Code::InvalidValue, file, spec.span, message)
+                            .help("a computed OTP needs `credentials.identifier` to name a user with a `totp_secret` (or give `secret:`)"),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some((name, sim))
+    }
+
+    fn base_event(&mut self, spec: &str) -> Result<Value, String> {
+        if let Some(cached) = self.events.get(spec) {
+            return cached.clone();
+        }
+        let loaded = match crate::run::presets::find(spec) {
+            Some(text) => serde_json::from_str(text).map_err(|e| format!("preset `{spec}`: {e}")),
+            None if looks_like_path(spec) => {
+                let path = self.root.join(spec);
+                read_in_workspace(&self.root, &path)
+                    .map_err(|e| e.0)
+                    .and_then(|text| {
+                        serde_json::from_str(&text).map_err(|e| format!("{spec}: not JSON: {e}"))
+                    })
+            }
+            None => Err(format!("`{spec}` is not an event preset")),
+        };
+        self.events.insert(spec.to_string(), loaded.clone());
+        loaded
+    }
+
+    /// A directory entry as users.yaml holds it; `password` becomes an argon2id hash.
+    fn directory_user(&mut self, entry: &Node) -> Value {
+        let mut user = entry.to_json();
+        if let Value::Object(map) = &mut user
+            && let Some(Value::String(password)) = map.remove("password")
+        {
+            let id = map
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let hash = self
+                .hashes
+                .entry((id.clone(), password.clone()))
+                .or_insert_with(|| test_password_hash(&id, &password))
+                .clone();
+            map.insert("password_hash".into(), json!(hash));
+        }
+        user
+    }
+}
+
+/// An argon2id hash with a fixed salt derived from the user id and light parameters: test
+/// data must be deterministic and cheap to verify.
+fn test_password_hash(id: &str, password: &str) -> String {
+    use argon2::PasswordHasher;
+    use sha2::Digest;
+    let salt = sha2::Sha256::digest(format!("authflow-test-salt:{id}").as_bytes());
+    let Ok(params) = argon2::Params::new(4096, 1, 1, None) else {
+        return String::new();
+    };
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    argon
+        .hash_password_with_salt(password.as_bytes(), &salt[..16])
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+}
+
+fn looks_like_path(spec: &str) -> bool {
+    spec.contains('/') || spec.ends_with(".json")
+}
+
+fn same_file(root: &Path, shown: &str, wanted: &str) -> bool {
+    match (
+        std::fs::canonicalize(shown),
+        std::fs::canonicalize(root.join(wanted)),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+fn unknown<'a>(
+    file: FileId,
+    span: Span,
+    what: &str,
+    name: &str,
+    known: impl Iterator<Item = &'a str> + Clone,
+) -> Diagnostic {
+    let d = Diagnostic::new(
+        Code::UnknownTestTarget,
+        file,
+        span,
+        format!("no {what} `{name}` in the workspace"),
+    );
+    match crate::catalog::closest(name, known.clone()) {
+        Some(close) => d.help(format!("did you mean `{close}`?")),
+        None => {
+            let all: Vec<&str> = known.collect();
+            if all.is_empty() {
+                d.help(format!("the workspace has no {what}s"))
+            } else {
+                d.help(format!("the workspace's {what}s: {}", all.join(", ")))
+            }
+        }
+    }
+}
+
+/// A recording entry as an event file's `fetch` key and value.
+fn recording_of(node: &Node) -> (String, Value) {
+    let url = node.get("url").and_then(Node::as_str).unwrap_or_default();
+    let key = match node.get("method").and_then(Node::as_str) {
+        Some(method) => format!("{} {url}", method.to_ascii_uppercase()),
+        None => url.to_string(),
+    };
+    let mut response = Map::new();
+    for field in ["status", "headers", "body"] {
+        if let Some(v) = node.get(field) {
+            response.insert(field.into(), v.to_json());
+        }
+    }
+    (key, Value::Object(response))
+}
+
+/// The test-file node an event error's path points into.
+fn error_node<'n>(
+    path: &str,
+    base: Option<&'n Node>,
+    patches: &[&'n Node],
+    layers: &[Layer<'n>],
+) -> Option<&'n Node> {
+    let path = path.strip_prefix("event.").unwrap_or(path);
+    let segments: Vec<&str> = path.split('.').collect();
+    let first = segments.first().copied().unwrap_or_default();
+    let layer_node = |pick: fn(&Layer<'n>) -> Option<&'n Node>| layers.iter().rev().find_map(pick);
+    match first {
+        "credentials" => layer_node(|l| l.credentials),
+        "directory" => layer_node(|l| l.directory),
+        "fetch" => layer_node(|l| l.fetch),
+        "now" => layer_node(|l| l.now),
+        _ => None,
+    }
+    .or_else(|| {
+        patches
+            .iter()
+            .rev()
+            .find(|p| p.get(first).is_some())
+            .map(|p| p.deepest(&segments))
+    })
+    .or(base)
+}
+
+fn computed_otp(spec: &Node, sim: &SimEvent, directory: &Directory) -> Result<String, String> {
+    let offset = match spec.get("offset_seconds").map(|n| &n.value) {
+        Some(NodeValue::Int(i)) => *i,
+        _ => 0,
+    };
+    let secret = match spec.get("secret").and_then(Node::as_str) {
+        Some(secret) => secret.to_string(),
+        None => {
+            let identifier = sim
+                .credentials
+                .identifier
+                .as_deref()
+                .ok_or("a computed OTP needs `credentials.identifier` to find the user")?;
+            let user = Directory::find_in(&sim.directory, identifier)
+                .or_else(|| directory.find(identifier))
+                .ok_or_else(|| {
+                    format!("no user `{identifier}` in the directory to compute an OTP for")
+                })?;
+            user.totp_secret.clone().ok_or_else(|| {
+                format!(
+                    "user `{}` has no `totp_secret` to compute an OTP from",
+                    user.id
+                )
+            })?
+        }
+    };
+    let key = crate::run::crypto::base32_decode(&secret).ok_or("the TOTP secret is not base32")?;
+    Ok(crate::run::crypto::totp(
+        &key,
+        sim.now.saturating_add(offset),
+    ))
+}
+
+/// `over` merged into `base`: mappings key by key (recursively), anything else replaced.
+pub fn merge(base: &Node, over: &Node) -> Node {
+    match (&base.value, &over.value) {
+        (NodeValue::Map(a), NodeValue::Map(b)) => {
+            let mut entries: Vec<(Key, Node)> = a.clone();
+            for (key, value) in b {
+                match entries.iter_mut().find(|(k, _)| k.name == key.name) {
+                    Some(slot) => *slot = (key.clone(), merge(&slot.1, value)),
+                    None => entries.push((key.clone(), value.clone())),
+                }
+            }
+            Node {
+                span: over.span,
+                value: NodeValue::Map(entries),
+                merged: true,
+            }
+        }
+        _ => over.clone(),
+    }
+}
+
+/// JSON `over` merged into `base`: objects key by key, anything else replaced.
+pub fn merge_json(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(&k) {
+                    Some(slot) => merge_json(slot, v),
+                    None => {
+                        a.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, over) => *slot = over,
+    }
+}
+
+/// Checks that the expectations name blocks, actions and state keys the target has.
+fn check_expect(suite: &mut WorkspaceSuite, file: FileId, target: &Target, expect: &Node) {
+    let (blocks, actions): (Vec<String>, Vec<String>) = match target {
+        Target::Flow(i) => {
+            let plan = &suite.flows[*i].plan;
+            (
+                plan.blocks.iter().map(|b| b.id.clone()).collect(),
+                plan.actions.keys().cloned().collect(),
+            )
+        }
+        Target::Action(slug) => (vec![slug.clone()], vec![slug.clone()]),
+    };
+    let mut out = Vec::new();
+    let block_ref = |node: &Node, out: &mut Vec<Diagnostic>| {
+        if let Some(id) = node.as_str()
+            && !blocks.iter().any(|b| b == id)
+        {
+            out.push(
+                unknown(
+                    file,
+                    node.span,
+                    "block",
+                    id,
+                    blocks.iter().map(String::as_str),
+                )
+                .message_for("block", id, target),
+            );
+        }
+    };
+    if let Some(lists) = expect.get("blocks") {
+        for (_, list) in lists.as_map() {
+            for id in list.as_seq() {
+                block_ref(id, &mut out);
+            }
+        }
+    }
+    for list in ["logs", "fetches"] {
+        for entry in expect.get(list).map(Node::as_seq).unwrap_or_default() {
+            if let Some(block) = entry.get("block") {
+                block_ref(block, &mut out);
+            }
+        }
+    }
+    for (key, _) in expect.get("failures").map(Node::as_map).unwrap_or_default() {
+        block_ref(
+            &Node {
+                span: key.span,
+                value: NodeValue::Str(key.name.clone()),
+                merged: false,
+            },
+            &mut out,
+        );
+    }
+    if let Some(state) = expect.get("state") {
+        let facts = crate::check::analyze_actions(&suite.loaded.ws);
+        for (slug, keys) in state.as_map() {
+            if !actions.contains(&slug.name) {
+                out.push(
+                    unknown(
+                        file,
+                        slug.span,
+                        "action",
+                        &slug.name,
+                        actions.iter().map(String::as_str),
+                    )
+                    .message_for("action", &slug.name, target),
+                );
+                continue;
+            }
+            let Some(facts) = facts.get(&slug.name) else {
+                continue;
+            };
+            // Only an action whose every write has a literal key has a known set of keys.
+            let written: Option<BTreeSet<&str>> = facts
+                .state_writes
+                .iter()
+                .map(|w| w.key.as_deref())
+                .collect();
+            let Some(written) = written else {
+                continue;
+            };
+            for (key, _) in keys.as_map() {
+                if !written.contains(key.name.as_str()) {
+                    let d = Diagnostic::new(
+                        Code::UnknownTestTarget,
+                        file,
+                        key.span,
+                        format!(
+                            "action `{}` never writes state key `{}`",
+                            slug.name, key.name
+                        ),
+                    );
+                    out.push(
+                        match crate::catalog::closest(&key.name, written.iter().copied()) {
+                            Some(close) => d.help(format!("did you mean `{close}`?")),
+                            None => d.help(format!(
+                                "its `api.state.set` keys: {}",
+                                written.iter().copied().collect::<Vec<_>>().join(", ")
+                            )),
+                        },
+                    );
+                }
+            }
+        }
+    }
+    for regex in regex_nodes(expect) {
+        if let Some(text) = regex.as_str()
+            && let Err(e) = regex::Regex::new(text)
+        {
+            out.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    file,
+                    regex.span,
+                    "not a valid regular expression",
+                )
+                .help(first_line(&e.to_string())),
+            );
+        }
+    }
+    suite.diagnostics.append(&mut out);
+}
+
+/// Every `regex:` value in the expectations.
+fn regex_nodes(expect: &Node) -> Vec<&Node> {
+    let mut found = Vec::new();
+    if let Some(r) = expect.get("reason").and_then(|r| r.get("regex")) {
+        found.push(r);
+    }
+    for entry in expect.get("logs").map(Node::as_seq).unwrap_or_default() {
+        found.extend(entry.get("regex"));
+    }
+    for (_, failure) in expect.get("failures").map(Node::as_map).unwrap_or_default() {
+        found.extend(failure.get("regex"));
+    }
+    found
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().last().unwrap_or(text).trim().to_string()
+}
+
+trait ForTarget {
+    fn message_for(self, what: &str, name: &str, target: &Target) -> Diagnostic;
+}
+
+impl ForTarget for Diagnostic {
+    /// Words the message for the target: a flow has blocks, an action alone has only itself.
+    fn message_for(mut self, what: &str, name: &str, target: &Target) -> Diagnostic {
+        self.message = match target {
+            Target::Flow(_) => format!("the flow has no {what} `{name}`"),
+            Target::Action(slug) => format!("`{name}` is not the action under test (`{slug}`)"),
+        };
+        self
+    }
+}

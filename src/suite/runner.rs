@@ -1,0 +1,356 @@
+//! Running cases: every case of every loaded workspace in this one process, against one
+//! JavaScript engine, in parallel on at most `jobs` threads, results kept in the cases' order.
+//!
+//! **Invariant:** runtimes are keyed by the workspace's tenant key, so two workspaces never
+//! share a runtime; within one tenant the engine reuses a runtime per action (and secrets), and
+//! a runtime that breached a limit is discarded by the engine, so one spinning or allocating
+//! case fails alone and the next case runs on a fresh runtime.
+
+use super::expect::{self, Mismatch, Observed};
+use super::load::{Case, Target, WorkspaceSuite};
+use crate::js::{self, ActionSource, Engine};
+use crate::run::trace::{BlockStatus, BlockTrace, Outcome, Trace};
+use crate::run::{ActionRequest, ActionResult, ActionRunner, SessionConfig, Simulator};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// How to run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Threads running cases at once (at least 1).
+    pub jobs: usize,
+    /// Stop starting cases after the first failure; the rest are reported as not run.
+    pub fail_fast: bool,
+    /// Run only cases whose name (or `file: name`) contains this text.
+    pub filter: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            fail_fast: false,
+            filter: None,
+        }
+    }
+}
+
+/// How a case ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Passed,
+    Failed,
+    /// `--fail-fast` stopped the run before this case started.
+    NotRun,
+}
+
+/// The result of one case.
+pub struct CaseResult {
+    /// Position among the cases of this run (results come back sorted by it).
+    pub index: usize,
+    /// Index of the workspace suite.
+    pub suite: usize,
+    /// Index of the case in its suite.
+    pub case: usize,
+    pub status: Status,
+    pub mismatches: Vec<Mismatch>,
+    /// The run's trace (none for a case that did not run).
+    pub trace: Option<Trace>,
+    pub elapsed: Duration,
+}
+
+/// What each workspace needs to run its cases, prepared once.
+struct Prepared<'s> {
+    simulators: Vec<Result<Simulator<'s>, String>>,
+    sources: BTreeMap<String, ActionSource>,
+    session: SessionConfig,
+}
+
+/// The cases `run` would run, in order: (suite, case).
+pub fn selected(suites: &[WorkspaceSuite], filter: Option<&str>) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for (s, suite) in suites.iter().enumerate() {
+        for (c, case) in suite.cases.iter().enumerate() {
+            let full = format!("{}: {}", suite.files[case.file].display, case.name);
+            if filter.is_none_or(|f| full.contains(f)) {
+                out.push((s, c));
+            }
+        }
+    }
+    out
+}
+
+/// Runs the selected cases; `done` sees each result as it finishes (from any thread). The
+/// returned results are in the cases' order whatever order they finished in.
+pub fn run(
+    suites: &[WorkspaceSuite],
+    engine: &Engine,
+    options: &Options,
+    done: &(dyn Fn(&CaseResult) + Sync),
+) -> Vec<CaseResult> {
+    let prepared: Vec<Prepared> = suites.iter().map(prepare).collect();
+    let work = selected(suites, options.filter.as_deref());
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Mutex<Vec<Option<CaseResult>>> =
+        Mutex::new((0..work.len()).map(|_| None).collect());
+    let worker = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&(s, c)) = work.get(i) else {
+                break;
+            };
+            let result = if options.fail_fast && failed.load(Ordering::SeqCst) {
+                CaseResult {
+                    index: i,
+                    suite: s,
+                    case: c,
+                    status: Status::NotRun,
+                    mismatches: Vec::new(),
+                    trace: None,
+                    elapsed: Duration::ZERO,
+                }
+            } else {
+                run_case(&suites[s], &prepared[s], engine, i, s, c)
+            };
+            if result.status == Status::Failed {
+                failed.store(true, Ordering::SeqCst);
+            }
+            done(&result);
+            if let Ok(mut slots) = results.lock() {
+                slots[i] = Some(result);
+            }
+        }
+    };
+    let jobs = options.jobs.clamp(1, work.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 1..jobs {
+            scope.spawn(worker);
+        }
+        worker();
+    });
+    results
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+fn prepare(suite: &WorkspaceSuite) -> Prepared<'_> {
+    let ws = &suite.loaded.ws;
+    let session = crate::cli::simulate::session_config(ws);
+    let simulators = suite
+        .flows
+        .iter()
+        .map(|f| {
+            Simulator::new(&f.plan, suite.directory.clone(), session.clone())
+                .map_err(|e| e.to_string())
+        })
+        .collect();
+    let sources = ws
+        .actions
+        .iter()
+        .map(|(slug, a)| (slug.clone(), crate::cli::actions::action_source(ws, a)))
+        .collect();
+    Prepared {
+        simulators,
+        sources,
+        session,
+    }
+}
+
+fn run_case(
+    suite: &WorkspaceSuite,
+    prepared: &Prepared,
+    engine: &Engine,
+    index: usize,
+    s: usize,
+    c: usize,
+) -> CaseResult {
+    let case = &suite.cases[c];
+    let started = Instant::now();
+    let actions = CaseActions {
+        engine,
+        tenant: &suite.tenant_key,
+        sources: &prepared.sources,
+        secrets: &case.secrets,
+        limits: suite.loaded.ws.settings.limits,
+        allowlist: &suite.loaded.ws.settings.fetch_allowlist,
+    };
+    let (trace, blocks) = match &case.target {
+        Target::Flow(i) => match &prepared.simulators[*i] {
+            Ok(simulator) => (
+                simulator.run(&case.sim, &case.event_name, &actions),
+                suite.flows[*i]
+                    .plan
+                    .blocks
+                    .iter()
+                    .map(|b| b.id.clone())
+                    .collect(),
+            ),
+            Err(message) => {
+                return failed_to_start(index, s, c, case, message, started);
+            }
+        },
+        Target::Action(slug) => (action_alone(case, slug, &actions), vec![slug.clone()]),
+    };
+    let observed = Observed::new(&trace, blocks, &prepared.session.signing_key);
+    let mismatches = expect::check(case.expect.as_ref(), &observed, case.span);
+    CaseResult {
+        index,
+        suite: s,
+        case: c,
+        status: if mismatches.is_empty() {
+            Status::Passed
+        } else {
+            Status::Failed
+        },
+        mismatches,
+        trace: Some(trace),
+        elapsed: started.elapsed(),
+    }
+}
+
+fn failed_to_start(
+    index: usize,
+    s: usize,
+    c: usize,
+    case: &Case,
+    message: &str,
+    started: Instant,
+) -> CaseResult {
+    CaseResult {
+        index,
+        suite: s,
+        case: c,
+        status: Status::Failed,
+        mismatches: vec![Mismatch {
+            path: "flow".into(),
+            span: case.span,
+            expected: "a flow that loads".into(),
+            actual: message.into(),
+            fix: None,
+        }],
+        trace: None,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// The Test pane: one action run alone on the case's event (with its `user`, if any), shown
+/// as a one-block trace so the same expectations apply.
+fn action_alone(case: &Case, slug: &str, actions: &CaseActions) -> Trace {
+    let started = Instant::now();
+    let result = actions.run_action(ActionRequest {
+        slug,
+        event: &case.sim.event,
+        now: case.sim.now,
+        fetch: &case.sim.fetch,
+    });
+    let (status, outcome, reason) = match (&result.failure, &result.denied) {
+        (Some(f), _) => (
+            BlockStatus::Failed,
+            Outcome::Deny,
+            Some(format!("block `{slug}` failed: {}", f.message)),
+        ),
+        (None, Some(r)) => (BlockStatus::Denied, Outcome::Deny, Some(r.clone())),
+        (None, None) => (BlockStatus::Completed, Outcome::Allow, None),
+    };
+    let mut app_metadata = case.sim.event["user"]["app_metadata"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    app_metadata.extend(result.metadata_patch.clone());
+    let writes: Map<String, Value> = result.state_writes.iter().cloned().collect();
+    let claims: Map<String, Value> = result.claims.iter().cloned().collect();
+    let block = BlockTrace {
+        id: slug.to_string(),
+        stage: "test".into(),
+        kind: "run_action".into(),
+        action: Some(slug.to_string()),
+        status,
+        guard: None,
+        reason: reason.clone(),
+        elapsed_us: started.elapsed().as_micros() as u64,
+        logs: result.logs,
+        state_writes: result
+            .state_writes
+            .into_iter()
+            .map(|(key, value)| crate::run::trace::StateWrite { key, value })
+            .collect(),
+        metadata: result.metadata_patch,
+        claims: claims.clone(),
+        fetches: result.fetches,
+        failure: result.failure,
+    };
+    Trace {
+        flow: format!("action {slug}"),
+        event: case.event_name.clone(),
+        outcome,
+        deny_reason: reason,
+        blocks: vec![block],
+        state: Map::from_iter([(slug.to_string(), Value::Object(writes))]),
+        claims,
+        app_metadata,
+        session_token: None,
+        authentication: case.sim.event["authentication"].clone(),
+        elapsed_us: started.elapsed().as_micros() as u64,
+    }
+}
+
+/// Runs a case's actions on the shared engine, with the case's secret values.
+struct CaseActions<'a> {
+    engine: &'a Engine,
+    tenant: &'a str,
+    sources: &'a BTreeMap<String, ActionSource>,
+    secrets: &'a BTreeMap<String, String>,
+    limits: js::Limits,
+    allowlist: &'a [String],
+}
+
+impl ActionRunner for CaseActions<'_> {
+    fn run_action(&self, request: ActionRequest) -> ActionResult {
+        let Some(source) = self.sources.get(request.slug) else {
+            return crate::cli::actions::unknown_action(request.slug);
+        };
+        let run = |source: &ActionSource| {
+            crate::cli::actions::run_on(
+                self.engine,
+                self.tenant,
+                source,
+                &request,
+                &self.limits,
+                self.allowlist,
+            )
+        };
+        if self.secrets.is_empty() {
+            return run(source);
+        }
+        let mut patched = source.clone();
+        let apply = |map: &mut BTreeMap<String, String>| {
+            for (name, value) in map.iter_mut() {
+                if let Some(v) = self.secrets.get(name) {
+                    value.clone_from(v);
+                }
+            }
+        };
+        apply(&mut patched.secrets);
+        for module in &mut patched.modules {
+            apply(&mut module.secrets);
+        }
+        run(&patched)
+    }
+}
+
+/// The JSON of a case result's trace for reports.
+pub fn trace_json(result: &CaseResult) -> Value {
+    result
+        .trace
+        .as_ref()
+        .and_then(|t| serde_json::to_value(t).ok())
+        .unwrap_or(json!(null))
+}
