@@ -31,7 +31,7 @@ pub enum Fix {
     Replace { span: Span, value: Value },
     /// Remove the mapping entry whose key starts at `key` and whose value ends with `value`;
     /// where the entry cannot be cut out line by line (a flow mapping), `parent` is the
-    /// mapping's span, its whole value and the entry's key.
+    /// mapping's span, the mapping as the run corrects it (without the entry) and the key.
     Remove {
         key: Span,
         value: Span,
@@ -232,6 +232,15 @@ pub fn check(expect: Option<&Node>, seen: &Observed, case_span: Span) -> Vec<Mis
             "logs" => logs(node, seen, &mut out),
             "fetches" => fetches(node, seen, &mut out),
             "failures" => {
+                let failed: Map<String, Value> = trace
+                    .blocks
+                    .iter()
+                    .filter_map(|b| {
+                        let f = b.failure.as_ref()?;
+                        Some((b.id.clone(), json!({"kind": f.kind, "contains": f.message})))
+                    })
+                    .collect();
+                let failed = Value::Object(failed);
                 for (block, expected) in node.as_map() {
                     let failure = trace
                         .blocks
@@ -245,7 +254,7 @@ pub fn check(expect: Option<&Node>, seen: &Observed, case_span: Span) -> Vec<Mis
                             span: expected.span,
                             expected: render_node(expected),
                             actual: format!("block `{}` did not fail", block.name),
-                            fix: remove(block.span, expected),
+                            fix: remove_entry(node, &failed, &block.name, block.span, expected),
                         });
                         continue;
                     };
@@ -300,11 +309,37 @@ fn remove(key: Span, node: &Node) -> Option<Fix> {
 }
 
 /// Removing entry `key` of mapping `parent`.
-fn remove_entry(parent: &Node, key: &str, key_span: Span, node: &Node) -> Option<Fix> {
+fn remove_entry(
+    parent: &Node,
+    actual: &Value,
+    key: &str,
+    key_span: Span,
+    node: &Node,
+) -> Option<Fix> {
+    // The mapping as the run has it, for when only a rewrite of the whole mapping can drop
+    // the entry: each expected key the run has, kept where it matched, corrected where not.
+    let corrected = || {
+        let map: Map<String, Value> = parent
+            .as_map()
+            .iter()
+            .filter_map(|(k, v)| {
+                let a = actual.get(&k.name)?;
+                Some((
+                    k.name.clone(),
+                    if matches(v, a) {
+                        v.to_json()
+                    } else {
+                        a.clone()
+                    },
+                ))
+            })
+            .collect();
+        Value::Object(map)
+    };
     (!node.merged).then_some(Fix::Remove {
         key: key_span,
         value: node.span,
-        parent: (!parent.merged).then(|| (parent.span, parent.to_json(), key.to_string())),
+        parent: (!parent.merged).then(|| (parent.span, corrected(), key.to_string())),
     })
 }
 
@@ -365,7 +400,7 @@ fn subset(path: &str, node: &Node, actual: &Value, out: &mut Vec<Mismatch>) {
                         span: v.span,
                         expected: render_node(v),
                         actual: "absent".into(),
-                        fix: remove_entry(node, &k.name, k.span, v),
+                        fix: remove_entry(node, actual, &k.name, k.span, v),
                     }),
                 }
             }

@@ -155,7 +155,7 @@ fn prepare(suite: &WorkspaceSuite) -> Prepared<'_> {
     let sources = ws
         .actions
         .iter()
-        .map(|(slug, a)| (slug.clone(), crate::cli::actions::action_source(ws, a)))
+        .map(|(slug, a)| (slug.clone(), crate::host::action_source(ws, a)))
         .collect();
     Prepared {
         simulators,
@@ -315,10 +315,10 @@ struct CaseActions<'a> {
 impl ActionRunner for CaseActions<'_> {
     fn run_action(&self, request: ActionRequest) -> ActionResult {
         let Some(source) = self.sources.get(request.slug) else {
-            return crate::cli::actions::unknown_action(request.slug);
+            return crate::host::unknown_action(request.slug);
         };
         let run = |source: &ActionSource| {
-            crate::cli::actions::run_on(
+            crate::host::run_on(
                 self.engine,
                 self.tenant,
                 source,

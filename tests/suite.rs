@@ -1,0 +1,420 @@
+//! The flow test runner (`authflow test`, `authflow::suite`) against fixture workspaces in
+//! tests/fixtures/suite/ and the examples: limit breaches that fail one case only, tenants that
+//! cannot see each other, fetches without a recording, diagnostics, `--update` round trips,
+//! JUnit read back by a real JUnit parser (Python's junitparser), and coverage with a known
+//! answer.
+
+use authflow::js::{Engine, EngineConfig};
+use authflow::suite::{self, Options, Status, WorkspaceSuite, coverage};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/suite")
+        .join(name)
+}
+
+fn load(root: &Path) -> WorkspaceSuite {
+    let suite = suite::load(root, &[]).expect("suite loads");
+    assert!(
+        suite.diagnostics.is_empty(),
+        "unexpected diagnostics: {:?}",
+        suite.diagnostics
+    );
+    suite
+}
+
+fn one_at_a_time() -> Options {
+    Options {
+        jobs: 1,
+        ..Options::default()
+    }
+}
+
+fn authflow(args: &[&str], cwd: &Path) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_authflow"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("authflow runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn names_and_status(
+    suites: &[WorkspaceSuite],
+    results: &[suite::CaseResult],
+) -> Vec<(String, Status)> {
+    results
+        .iter()
+        .map(|r| (suites[r.suite].cases[r.case].name.clone(), r.status))
+        .collect()
+}
+
+#[test]
+fn a_limit_breach_fails_its_case_and_the_next_case_in_the_process_passes() {
+    let suites = vec![load(&fixture("limits"))];
+    let engine = Engine::new(EngineConfig::default()).unwrap();
+    let results = suite::run(&suites, &engine, &one_at_a_time(), &|_| {});
+    assert_eq!(
+        names_and_status(&suites, &results),
+        vec![
+            ("spin".to_string(), Status::Failed),
+            ("after spin".to_string(), Status::Passed),
+            ("bomb".to_string(), Status::Failed),
+            ("after bomb".to_string(), Status::Passed),
+            ("unrecorded fetch".to_string(), Status::Failed),
+        ]
+    );
+    let failure = |i: usize| {
+        results[i].trace.as_ref().unwrap().blocks[0]
+            .failure
+            .clone()
+            .expect("the action failed")
+    };
+    assert_eq!(failure(0).kind, "limit: CPU time limit");
+    assert!(failure(2).kind.starts_with("limit:"), "{:?}", failure(2));
+    // The breach shows in the diff as the deny reason the case did not expect.
+    assert!(
+        results[0]
+            .mismatches
+            .iter()
+            .any(|m| m.path == "reason" && m.actual.contains("block `work` failed")),
+        "{:?}",
+        results[0].mismatches
+    );
+}
+
+#[test]
+fn a_fetch_without_a_recording_fails_the_case_and_names_the_url() {
+    let suites = vec![load(&fixture("limits"))];
+    let engine = Engine::new(EngineConfig::default()).unwrap();
+    let options = Options {
+        filter: Some("unrecorded".into()),
+        ..one_at_a_time()
+    };
+    let results = suite::run(&suites, &engine, &options, &|_| {});
+    assert_eq!(results.len(), 1);
+    let result = &results[0];
+    assert_eq!(result.status, Status::Failed);
+    // The action caught the error and finished; the case fails anyway, on the fetch alone.
+    assert_eq!(result.mismatches.len(), 1, "{:?}", result.mismatches);
+    assert_eq!(result.mismatches[0].path, "fetch");
+    assert!(
+        result.mismatches[0]
+            .actual
+            .contains("POST https://svc.example/unrecorded"),
+        "{}",
+        result.mismatches[0].actual
+    );
+}
+
+#[test]
+fn two_tenants_in_one_process_never_see_each_others_globals_or_prototypes() {
+    // Same tenant id, same action code, two workspaces: still two tenants to the engine.
+    let suites = vec![load(&fixture("tenant-a")), load(&fixture("tenant-b"))];
+    let engine = Engine::new(EngineConfig::default()).unwrap();
+    let results = suite::run(&suites, &engine, &one_at_a_time(), &|_| {});
+    let statuses = names_and_status(&suites, &results);
+    assert_eq!(
+        statuses,
+        vec![
+            ("first run sees a clean runtime".to_string(), Status::Passed),
+            (
+                "second run sees its own tenant's global".to_string(),
+                Status::Passed
+            ),
+            (
+                "the other tenant's marks are invisible".to_string(),
+                Status::Passed
+            ),
+        ],
+        "{:?}",
+        results.iter().map(|r| &r.mismatches).collect::<Vec<_>>()
+    );
+    // Tenant B's run really looked: it read both marks and found neither.
+    let state = &results[2].trace.as_ref().unwrap().state["peek"];
+    assert_eq!(state["global_before"], "none");
+    assert_eq!(state["proto_before"], "none");
+}
+
+#[test]
+fn coverage_of_a_partly_tested_flow_has_the_known_answer() {
+    let suites = vec![load(&fixture("coverage"))];
+    let engine = Engine::new(EngineConfig::default()).unwrap();
+    let results = suite::run(&suites, &engine, &Options::default(), &|_| {});
+    assert!(results.iter().all(|r| r.status == Status::Passed));
+    let flows = coverage::compute(&suites, &results);
+    assert_eq!(flows.len(), 1);
+    let flow = &flows[0];
+    // Blocks ran 3/5 (block-tor skipped, note unreached); guard sides 1/4 (block-tor false
+    // only); branch arms 1/2 (fast-lane jumped, never fell through); actions 1/1.
+    assert_eq!((flow.covered, flow.total, flow.percent), (6, 12, 50.0));
+    assert_eq!(
+        coverage::gaps(flow),
+        vec![
+            "block `block-tor` (line 5) never ran",
+            "guard of `block-tor` (line 7) was never true: event.request.asn.is_tor",
+            "branch `fast-lane` (line 12) never fell through",
+            "block `note` (line 16) was never reached",
+            "guard of `note` (line 18) was never true: event.request.geo.country == \"RU\"",
+            "guard of `note` (line 18) was never false: event.request.geo.country == \"RU\"",
+        ]
+    );
+    let lcov = coverage::lcov(&flows);
+    for line in [
+        "FN:9,mark",
+        "FNDA:1,mark",
+        "BRDA:7,0,0,0",
+        "BRDA:7,0,1,1",
+        "BRDA:12,2,0,1",
+        "BRDA:12,2,1,0",
+        "BRDA:18,3,0,-",
+        "DA:5,0",
+        "DA:9,1",
+        "DA:16,0",
+        "DA:22,1",
+        "LF:5",
+        "LH:3",
+        "BRF:6",
+        "BRH:2",
+        "end_of_record",
+    ] {
+        assert!(
+            lcov.lines().any(|l| l == line),
+            "missing `{line}` in:\n{lcov}"
+        );
+    }
+}
+
+#[test]
+fn every_example_suite_passes_with_full_coverage() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut roots: Vec<PathBuf> = std::fs::read_dir(&examples)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("authflow.yaml").is_file())
+        .collect();
+    roots.sort();
+    let suites: Vec<WorkspaceSuite> = roots.iter().map(|r| load(r)).collect();
+    for (root, suite) in roots.iter().zip(&suites) {
+        assert!(
+            !suite.cases.is_empty(),
+            "{} has no test cases",
+            root.display()
+        );
+    }
+    let engine = Engine::new(EngineConfig::default()).unwrap();
+    let results = suite::run(&suites, &engine, &Options::default(), &|_| {});
+    let failed: Vec<_> = results
+        .iter()
+        .filter(|r| r.status != Status::Passed)
+        .map(|r| (&suites[r.suite].cases[r.case].name, &r.mismatches))
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    for flow in coverage::compute(&suites, &results) {
+        assert_eq!(
+            flow.percent,
+            100.0,
+            "{}: {:?}",
+            flow.file,
+            coverage::gaps(&flow)
+        );
+    }
+}
+
+/// A copy of a fixture workspace in a temporary directory, for commands that write.
+fn scratch(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture(name), dir.path());
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+const STALE: &str = "\
+# Expectations written before the flow changed; --update brings them up to date.
+flow: login
+tests:
+  - name: US lane   # the lane for US users
+    event: logged-in-us-user
+    expect:
+      outcome: allow        # was allow before the welcome block
+      reason: welcome
+      blocks:
+        completed: [mark, note]
+        not_reached:
+          - fast-lane   # this comment stays
+      state: { mark: { vip: false } }
+      failures: { mark: { kind: threw } }
+  - name: table
+    event: logged-in-us-user
+    expect: { outcome: deny }
+    each:
+      - { name: tor, event: { request: { asn: { is_tor: true } } }, expect: { reason: welcome } }
+      - { name: plain, expect: { reason: welcome } }
+";
+
+#[test]
+fn update_rewrites_only_failing_expectations_and_keeps_comments() {
+    let dir = scratch("coverage");
+    let file = dir.path().join("tests/partial.test.yaml");
+    std::fs::write(&file, STALE).unwrap();
+    let (code, out, _) = authflow(&["test", "--quiet"], dir.path());
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("1 passed, 2 failed"), "{out}");
+    let (code, out, _) = authflow(&["test", "--quiet", "--update"], dir.path());
+    assert_eq!(
+        code, 1,
+        "the run that updates still reports the failures:\n{out}"
+    );
+    let updated = std::fs::read_to_string(&file).unwrap();
+    let expected = STALE
+        .replace("outcome: allow        #", "outcome: deny        #")
+        .replace("completed: [mark, note]", "completed: [mark, fast-lane]")
+        .replace("        not_reached:\n          - fast-lane   #", "        not_reached:\n          - note   #")
+        .replace("{ mark: { vip: false } }", "{ mark: { vip: true } }")
+        .replace("failures: { mark: { kind: threw } }", "failures: {}")
+        .replace("{ name: tor, event: { request: { asn: { is_tor: true } } }, expect: { reason: welcome } }",
+                 "{ name: tor, event: { request: { asn: { is_tor: true } } }, expect: { reason: tor } }");
+    assert_eq!(updated, expected);
+    let (code, out, _) = authflow(&["test"], dir.path());
+    assert_eq!(code, 0, "after --update every case passes:\n{out}");
+    assert!(out.contains("3 passed, 0 failed"), "{out}");
+}
+
+#[test]
+fn update_refuses_a_file_that_does_not_parse() {
+    let dir = scratch("coverage");
+    let file = dir.path().join("tests/partial.test.yaml");
+    let broken = "flow: login\ntests:\n  - name: x\n    expect: { outcome: allow\n";
+    std::fs::write(&file, broken).unwrap();
+    let (code, out, _) = authflow(&["test", "--update"], dir.path());
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("AF001"), "{out}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), broken);
+}
+
+#[test]
+fn malformed_files_and_unknown_names_are_diagnostics_with_spans() {
+    let dir = scratch("coverage");
+    let file = dir.path().join("tests/partial.test.yaml");
+    std::fs::write(
+        &file,
+        "flow: login\ntests:\n  - name: typos\n    event: logged-in-us-usr\n  - name: names\n    event: logged-in-us-user\n    expect:\n      blocks: { completed: [marc] }\n      state: { mark: { vipp: true } }\n",
+    )
+    .unwrap();
+    let (code, out, _) = authflow(&["test"], dir.path());
+    assert_eq!(code, 1);
+    for needle in [
+        "AF004(invalid-value)",
+        "`logged-in-us-usr` is not an event preset",
+        "did you mean the preset `logged-in-us-user`?",
+        "AF060(unknown-test-target)",
+        "the flow has no block `marc`",
+        "did you mean `mark`?",
+        "action `mark` never writes state key `vipp`",
+        "tests/partial.test.yaml:4:12",
+        "tests/partial.test.yaml:8:29",
+        "3 errors",
+    ] {
+        assert!(out.contains(needle), "missing `{needle}` in:\n{out}");
+    }
+    std::fs::write(&file, "flow: login\ntests:\n  - nme: x\n").unwrap();
+    let (code, out, _) = authflow(&["test"], dir.path());
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("unknown key `nme`") && out.contains("did you mean `name`?"),
+        "{out}"
+    );
+    // The same files, fixed, raise nothing: AF060 has a passing side too.
+    std::fs::write(&file, "flow: login\ntests:\n  - name: ok\n    event: logged-in-us-user\n    expect: { blocks: { completed: [mark] }, state: { mark: { vip: true } } }\n").unwrap();
+    let (code, out, _) = authflow(&["test"], dir.path());
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("AF060"));
+}
+
+#[test]
+fn exit_codes_are_0_1_and_2() {
+    let (code, _, _) = authflow(&["test", "--quiet"], &fixture("tenant-a"));
+    assert_eq!(code, 0);
+    let (code, _, _) = authflow(&["test", "--quiet"], &fixture("limits"));
+    assert_eq!(code, 1);
+    let (code, _, err) = authflow(&["test", "no/such/path"], &fixture("limits"));
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = authflow(&["test", "-j", "0"], &fixture("limits"));
+    assert_eq!(code, 2, "{err}");
+    let (code, out, _) = authflow(
+        &["test", "--quiet", "--min-coverage", "90"],
+        &fixture("coverage"),
+    );
+    assert_eq!(code, 1, "coverage 50% is below 90:\n{out}");
+}
+
+#[test]
+fn junit_reports_are_read_back_by_junitparser() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("report.xml");
+    let (code, _, _) = authflow(
+        &["test", "--quiet", "--junit", junit.to_str().unwrap()],
+        &fixture("limits"),
+    );
+    assert_eq!(code, 1);
+    let script = r#"
+import sys
+from junitparser import JUnitXml, Failure
+xml = JUnitXml.fromfile(sys.argv[1])
+for suite in xml:
+    print("suite", suite.name, suite.tests, suite.failures)
+    for case in suite:
+        failed = [r for r in case.result if isinstance(r, Failure)]
+        print("case", case.name, "failed" if failed else "passed")
+        for f in failed:
+            print("text", (f.text or "").replace("\n", " | "))
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&junit)
+        .output()
+        .expect("python3 runs (installed by .ci/setup, with junitparser)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with("text")).collect();
+    assert_eq!(
+        lines,
+        vec![
+            "suite tests/limits.test.yaml 5 3",
+            "case spin failed",
+            "case after spin passed",
+            "case bomb failed",
+            "case after bomb passed",
+            "case unrecorded fetch failed",
+        ]
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("text") && l.contains("reason (tests/limits.test.yaml:")),
+        "failures carry the diff:\n{text}"
+    );
+}
