@@ -418,3 +418,64 @@ for suite in xml:
         "failures carry the diff:\n{text}"
     );
 }
+
+#[test]
+fn test_files_that_lead_out_of_the_workspace_or_are_not_files_are_refused() {
+    let dir = scratch("coverage");
+    let outside = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(outside.path(), "flow: login\ntests: []\n").unwrap();
+    let link = dir.path().join("tests/outside.test.yaml");
+    std::os::unix::fs::symlink(outside.path(), &link).unwrap();
+    let (code, _, err) = authflow(&["test"], dir.path());
+    assert_eq!(code, 2);
+    assert!(err.contains("outside the workspace"), "{err}");
+    std::fs::remove_file(&link).unwrap();
+    let fifo = dir.path().join("tests/fifo.test.yaml");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let (code, _, err) = authflow(&["test"], dir.path());
+    assert_eq!(code, 2);
+    assert!(err.contains("not a regular file"), "{err}");
+}
+
+#[test]
+fn plain_lines_and_json_reports_follow_the_cases_order() {
+    let (code, out, err) = authflow(&["test", "-j", "2"], &fixture("limits"));
+    assert_eq!(code, 1);
+    let names: Vec<&str> = err
+        .lines()
+        .filter_map(|l| l.split(": ").nth(1))
+        .map(|rest| rest.rsplit_once(" (").map_or(rest, |(name, _)| name))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "spin",
+            "after spin",
+            "bomb",
+            "after bomb",
+            "unrecorded fetch"
+        ],
+        "{err}"
+    );
+    assert!(out.ends_with("2 passed, 3 failed\n"), "{out}");
+    let (_, out, _) = authflow(
+        &["test", "-j", "2", "--format", "json", "--coverage"],
+        &fixture("limits"),
+    );
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let statuses: Vec<&str> = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["failed", "passed", "failed", "passed", "failed"]);
+    assert_eq!(report["summary"]["failed"], 3);
+    assert_eq!(report["coverage"]["percent"], 100.0);
+}
