@@ -3,6 +3,7 @@
 //! The pipeline is `syntax` (text -> AST) -> `graph` (AST -> DAG) -> `check` (diagnostics)
 //! -> `compile` (plan) -> `run` (trace). See ARCHITECTURE.md for the map.
 
+pub mod blocks;
 pub mod catalog;
 pub mod check;
 pub mod cli;

@@ -4,7 +4,9 @@
 //! up and never keep their own lists.
 
 pub mod api;
-pub mod blocks;
+/// The block catalogue lives in `crate::blocks`, one file per block type; this alias keeps
+/// the older path for `cli::trace_view` until the CLI split lands.
+pub use crate::blocks;
 pub mod event;
 pub mod types_dts;
 

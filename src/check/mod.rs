@@ -8,7 +8,7 @@ pub mod rules;
 pub mod types;
 
 use crate::catalog::api::Trigger;
-use crate::catalog::blocks::{ConfigKind, Fact};
+use crate::blocks::{ConfigKind, Fact};
 use crate::diagnostic::{Code, Diagnostic, FileId};
 use crate::graph::{Available, FlowGraph};
 use crate::jsfacts::{self, ActionFacts};
@@ -41,13 +41,9 @@ impl Context<'_> {
         self.diagnostics.push(diagnostic);
     }
 
-    /// The action slug a `run_action` block names, if it names one.
+    /// The action slug a Run Custom Action block names, if it names one.
     pub fn action_of(&self, block: usize) -> Option<&str> {
-        let info = &self.graph.blocks[block];
-        if info.ty.map(|t| t.name) != Some("run_action") {
-            return None;
-        }
-        info.block.config("action").and_then(|v| v.as_str())
+        self.graph.blocks[block].action().and_then(|v| v.as_str())
     }
 }
 
@@ -72,13 +68,7 @@ pub fn check_flow(
     let flow_actions = graph
         .blocks
         .iter()
-        .filter(|b| b.ty.map(|t| t.name) == Some("run_action"))
-        .filter_map(|b| {
-            b.block
-                .config("action")
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-        })
+        .filter_map(|b| b.action().and_then(|v| v.as_str()).map(str::to_string))
         .collect();
     let conditions = graph
         .blocks
@@ -126,18 +116,16 @@ fn block_effects(
     let mut available = Available::default();
     let Some(ty) = info.ty else { return available };
     available.facts.extend(ty.provides.iter().copied());
-    if ty.name == "run_action" {
-        let slug = info.block.config("action").and_then(|v| v.as_str());
-        let enabled = slug
-            .and_then(|s| ws.actions.get(s))
-            .is_some_and(|a| a.meta.enabled && a.meta.trigger == Trigger::Login);
-        if let (Some(slug), true) = (slug, enabled)
-            && let Some(facts) = actions.get(slug)
-        {
-            for write in &facts.state_writes {
-                if let Some(key) = &write.key {
-                    available.steps.insert((slug.to_string(), key.clone()));
-                }
+    let slug = info.action().and_then(|v| v.as_str());
+    let enabled = slug
+        .and_then(|s| ws.actions.get(s))
+        .is_some_and(|a| a.meta.enabled && a.meta.trigger == Trigger::Login);
+    if let (Some(slug), true) = (slug, enabled)
+        && let Some(facts) = actions.get(slug)
+    {
+        for write in &facts.state_writes {
+            if let Some(key) = &write.key {
+                available.steps.insert((slug.to_string(), key.clone()));
             }
         }
     }

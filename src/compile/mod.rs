@@ -4,7 +4,9 @@
 //!
 //! **Invariant:** a plan is built only from a flow whose check produced no error.
 
-use crate::check::reads;
+pub mod template;
+
+use crate::blocks::Lowering;
 use crate::diagnostic::{Diagnostic, FileId};
 use crate::graph::FlowGraph;
 use crate::syntax::ast::Flow;
@@ -12,6 +14,9 @@ use crate::workspace::Workspace;
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use std::collections::BTreeMap;
+
+pub use crate::blocks::Op;
+pub use template::{Template, TemplatePart};
 
 /// The plan format's version; bumped on any incompatible change.
 pub const PLAN_VERSION: u32 = 1;
@@ -50,56 +55,6 @@ pub enum OnError {
     Continue,
 }
 
-/// A block resolved to what the runtime does.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum Op {
-    IdentityLookup,
-    PasswordCheck,
-    Mfa {
-        skip_if_not_enrolled: bool,
-    },
-    RiskEvaluate {
-        deny_above: Option<f64>,
-    },
-    RunAction {
-        action: String,
-    },
-    SetClaim {
-        name: String,
-        value: Template,
-    },
-    Log {
-        level: String,
-        message: Template,
-    },
-    /// Jump to block index `to` when the guard holds (always without one).
-    Branch {
-        to: usize,
-    },
-    Deny {
-        reason: Template,
-    },
-    IssueSession {
-        ttl_seconds: u64,
-        audience: Option<String>,
-    },
-}
-
-/// A config string with its `{{ ... }}` references resolved to field paths.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct Template {
-    pub parts: Vec<TemplatePart>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "snake_case")]
-pub enum TemplatePart {
-    Text(String),
-    /// A path including its root: `["event", "user", "email"]`.
-    Field(Vec<String>),
-}
-
 /// A custom action as the plan pins it: which source, at which content hash.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct PlannedAction {
@@ -122,9 +77,11 @@ pub fn compile(ws: &Workspace, file: FileId, flow: &Flow) -> Result<Plan, Vec<Di
     let facts = crate::check::analyze_actions(ws);
     let mut diagnostics = crate::check::check_flow(ws, file, flow, &facts);
     // Only the actions this flow runs can stop it from compiling.
-    let used: Vec<FileId> = flow
-        .blocks()
-        .filter_map(|(_, b)| b.config("action").and_then(|v| v.as_str()))
+    let graph = FlowGraph::build(flow);
+    let used: Vec<FileId> = graph
+        .blocks
+        .iter()
+        .filter_map(|b| b.action().and_then(|v| v.as_str()))
         .filter_map(|slug| ws.actions.get(slug))
         .flat_map(|a| [Some(a.code_file), a.meta_file].into_iter().flatten())
         .collect();
@@ -140,13 +97,13 @@ pub fn compile(ws: &Workspace, file: FileId, flow: &Flow) -> Result<Plan, Vec<Di
     if !errors.is_empty() {
         return Err(errors);
     }
-    lower(ws, file, flow).map_err(|d| vec![d])
+    lower(ws, file, &graph).map_err(|d| vec![d])
 }
 
 /// Lowers a checked flow. The errors are unreachable for flows that passed the checks; they
 /// exist so that a gap in the checks surfaces as a diagnostic, never as a panic.
-fn lower(ws: &Workspace, file: FileId, flow: &Flow) -> Result<Plan, Diagnostic> {
-    let graph = FlowGraph::build(flow);
+fn lower(ws: &Workspace, file: FileId, graph: &FlowGraph) -> Result<Plan, Diagnostic> {
+    let flow = graph.flow;
     let mut actions = BTreeMap::new();
     let blocks = graph
         .blocks
@@ -165,66 +122,17 @@ fn lower(ws: &Workspace, file: FileId, flow: &Flow) -> Result<Plan, Diagnostic> 
             let ty = info
                 .ty
                 .ok_or_else(|| internal("its type is not in the block catalogue"))?;
-            let text = |key: &str| {
-                block
-                    .config(key)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            let template = |key: &str| {
-                let value = block.config(key);
-                let raw = value.and_then(|v| v.as_str()).unwrap_or_default();
-                template(raw)
-            };
-            let op = match ty.name {
-                "identity_lookup" => Op::IdentityLookup,
-                "password_check" => Op::PasswordCheck,
-                "mfa" => Op::Mfa {
-                    skip_if_not_enrolled: text("if_not_enrolled") == "skip",
-                },
-                "risk_evaluate" => Op::RiskEvaluate {
-                    deny_above: block.config("deny_above").and_then(|v| v.as_f64()),
-                },
-                "run_action" => {
-                    let slug = text("action");
-                    if let Some(action) = ws.actions.get(&slug) {
-                        actions.insert(slug.clone(), planned_action(ws, action));
-                    }
-                    Op::RunAction { action: slug }
-                }
-                "set_claim" => Op::SetClaim {
-                    name: text("name"),
-                    value: template("value"),
-                },
-                "log" => Op::Log {
-                    level: block
-                        .config("level")
-                        .and_then(|v| v.as_str())
-                        .unwrap_or("info")
-                        .to_string(),
-                    message: template("message"),
-                },
-                "branch" => Op::Branch {
-                    to: info
-                        .jump_to
-                        .ok_or_else(|| internal("the branch has no forward target"))?,
-                },
-                "deny" => Op::Deny {
-                    reason: template("reason"),
-                },
-                "issue_session" => Op::IssueSession {
-                    ttl_seconds: block
-                        .config("ttl_seconds")
-                        .and_then(|v| v.as_f64())
-                        .map_or(3600, |n| n.max(0.0) as u64),
-                    audience: block
-                        .config("audience")
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string),
-                },
-                other => return Err(internal(&format!("block type `{other}` has no op"))),
-            };
+            let op = (ty.lower)(&Lowering {
+                ty,
+                block,
+                jump_to: info.jump_to,
+            })
+            .map_err(|e| internal(&e))?;
+            if let Some(slug) = info.action().and_then(|v| v.as_str())
+                && let Some(action) = ws.actions.get(slug)
+            {
+                actions.insert(slug.to_string(), planned_action(ws, action));
+            }
             let on_error = match block.on_error.as_ref().map(|o| o.as_str()) {
                 Some("continue") => OnError::Continue,
                 _ => OnError::Deny,
@@ -274,49 +182,7 @@ fn planned_action(ws: &Workspace, action: &crate::workspace::Action) -> PlannedA
     }
 }
 
-/// Splits a template into text and field references.
-pub fn template(raw: &str) -> Template {
-    let (found, _) = reads::parse_template(raw, 0);
-    let mut parts = Vec::new();
-    let mut cursor = 0;
-    for part in found {
-        if part.outer.start as usize > cursor {
-            parts.push(TemplatePart::Text(
-                raw[cursor..part.outer.start as usize].to_string(),
-            ));
-        }
-        parts.push(TemplatePart::Field(
-            part.path.iter().map(|s| s.name.clone()).collect(),
-        ));
-        cursor = part.outer.end as usize;
-    }
-    if cursor < raw.len() {
-        parts.push(TemplatePart::Text(raw[cursor..].to_string()));
-    }
-    Template { parts }
-}
-
 pub fn sha256(text: &str) -> String {
     let digest = sha2::Sha256::digest(text.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn templates_split_into_text_and_fields() {
-        let t = template("hi {{ event.user.email }}, from {{step.log-user.country}}!");
-        assert_eq!(
-            t.parts,
-            vec![
-                TemplatePart::Text("hi ".into()),
-                TemplatePart::Field(vec!["event".into(), "user".into(), "email".into()]),
-                TemplatePart::Text(", from ".into()),
-                TemplatePart::Field(vec!["step".into(), "log-user".into(), "country".into()]),
-                TemplatePart::Text("!".into()),
-            ]
-        );
-    }
 }

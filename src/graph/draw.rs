@@ -1,7 +1,7 @@
 //! The flow graph drawn as Graphviz DOT or Mermaid, one cluster per stage.
 
 use super::{Edge, FlowGraph, Node};
-use crate::catalog::blocks::Ending;
+use crate::blocks::Ending;
 use petgraph::visit::EdgeRef;
 use std::fmt::Write;
 

@@ -4,8 +4,8 @@
 //! The graph resolves names (block types, branch targets) but reports nothing itself; the
 //! checks turn what it could not resolve into diagnostics.
 
-use crate::catalog::blocks::{self, BlockType, Ending, Fact};
-use crate::syntax::ast::{Block, Flow, Stage};
+use crate::blocks::{self, BlockType, Ending, Fact};
+use crate::syntax::ast::{Block, ConfigValue, Flow, Stage};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use std::collections::{BTreeSet, HashMap};
@@ -52,6 +52,16 @@ impl BlockInfo<'_> {
 
     pub fn ending(&self) -> Ending {
         self.ty.map_or(Ending::Continues, |t| t.ending)
+    }
+
+    /// The value of the block's key that names a later block (a branch's `to`).
+    pub fn jump_target(&self) -> Option<&ConfigValue> {
+        self.block.config(self.ty?.block_ref()?)
+    }
+
+    /// The value of the block's key that names a custom action (Run Custom Action's `action`).
+    pub fn action(&self) -> Option<&ConfigValue> {
+        self.block.config(self.ty?.action_ref()?)
     }
 }
 
@@ -114,8 +124,7 @@ impl<'f> FlowGraph<'f> {
                 }
                 Ending::Jump => {
                     let target = info
-                        .block
-                        .config("to")
+                        .jump_target()
                         .and_then(|v| v.as_str())
                         .and_then(|id| by_id.get(id).copied());
                     match target {

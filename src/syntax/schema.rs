@@ -1,12 +1,12 @@
 //! The JSON Schema of YAML flow files, generated from the block catalogue so that editors
 //! autocomplete block types and each type's config keys.
 
-use crate::catalog::blocks::{BLOCK_TYPES, ConfigKind, ON_ERROR_CHOICES};
+use crate::blocks::{BLOCKS, ConfigKind, ON_ERROR_CHOICES};
 use serde_json::{Value, json};
 
 pub fn flow_schema() -> Value {
-    let types: Vec<&str> = BLOCK_TYPES.iter().map(|b| b.name).collect();
-    let per_type: Vec<Value> = BLOCK_TYPES
+    let types: Vec<&str> = BLOCKS.iter().map(|b| b.name).collect();
+    let per_type: Vec<Value> = BLOCKS
         .iter()
         .map(|b| {
             let props: serde_json::Map<String, Value> = b

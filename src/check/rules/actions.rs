@@ -22,10 +22,7 @@ pub fn run(cx: &mut Context) {
         let Some(slug) = cx.action_of(i) else {
             continue;
         };
-        let span = info
-            .block
-            .config("action")
-            .map_or(info.block.id.span, |v| v.span);
+        let span = info.action().map_or(info.block.id.span, |v| v.span);
         match cx.ws.actions.get(slug) {
             None => {
                 let mut d = at(

@@ -2,7 +2,7 @@
 //! the block type.
 
 use super::RuleDoc;
-use crate::catalog::blocks::{self, ConfigKind, ON_ERROR_CHOICES};
+use crate::blocks::{self, ConfigKind, ON_ERROR_CHOICES};
 use crate::check::{Context, at};
 use crate::diagnostic::Code;
 use crate::syntax::ast::ConfigValueKind;
@@ -29,7 +29,7 @@ pub fn run(cx: &mut Context) {
                 Some(s) => d.help(format!("did you mean `{s}`?")),
                 None => d.help(format!(
                     "block types are: {}",
-                    blocks::BLOCK_TYPES
+                    blocks::BLOCKS
                         .iter()
                         .map(|b| b.name)
                         .collect::<Vec<_>>()

@@ -13,10 +13,7 @@ pub const DOC: RuleDoc = RuleDoc {
 pub fn run(cx: &mut Context) {
     let mut found = Vec::new();
     for (i, info) in cx.graph.blocks.iter().enumerate() {
-        if info.ty.map(|t| t.name) != Some("branch") {
-            continue;
-        }
-        let Some(to) = info.block.config("to") else {
+        let Some(to) = info.jump_target() else {
             continue;
         };
         let Some(target) = to.as_str() else { continue };
@@ -38,10 +35,7 @@ pub fn run(cx: &mut Context) {
     for &(from, to) in &cx.graph.backward_jumps {
         let target = &cx.graph.blocks[to];
         let branch = &cx.graph.blocks[from];
-        let span = branch
-            .block
-            .config("to")
-            .map_or(branch.block.id.span, |v| v.span);
+        let span = branch.jump_target().map_or(branch.block.id.span, |v| v.span);
         let what = if from == to {
             "itself".to_string()
         } else {

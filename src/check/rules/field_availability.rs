@@ -2,7 +2,7 @@
 //! and reads of fields the catalogue does not have.
 
 use super::RuleDoc;
-use crate::catalog::blocks::Fact;
+use crate::blocks::Fact;
 use crate::check::reads::ReadOrigin;
 use crate::check::types::unknown_event_field;
 use crate::check::{Context, fact_for};

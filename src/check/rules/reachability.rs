@@ -16,7 +16,7 @@ pub fn run(cx: &mut Context) {
         let block = cx.graph.blocks[i].block;
         let cause = (0..i).rev().find(|&j| {
             let b = &cx.graph.blocks[j];
-            !b.guarded() && b.ending() != crate::catalog::blocks::Ending::Continues
+            !b.guarded() && b.ending() != crate::blocks::Ending::Continues
         });
         let mut d = at(
             cx,
