@@ -1,5 +1,6 @@
-//! Repository hygiene: every Rust file opens with a `//!` header, docs/checks.md is the
-//! generated page, and no snapshot is left without its fixture.
+//! Repository hygiene: every Rust file opens with a `//!` header, docs/checks.md,
+//! docs/blocks.md and the README's block table are generated from their tables, and no
+//! snapshot is left without its fixture.
 
 use std::path::{Path, PathBuf};
 
@@ -46,6 +47,58 @@ fn checks_page_is_generated_from_the_rules() {
     assert!(
         on_disk == authflow::check::rules::docs_markdown(),
         "docs/checks.md is stale: run `authflow explain --all > docs/checks.md`"
+    );
+}
+
+/// Compares a generated file with its source of truth; with `AUTHFLOW_BLESS=1` it rewrites
+/// the file instead.
+fn assert_generated(
+    relative: &str,
+    on_disk: &str,
+    generated: &str,
+    full: impl FnOnce(&str) -> String,
+) {
+    if on_disk == generated {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if std::env::var_os("AUTHFLOW_BLESS").is_some() {
+        std::fs::write(root.join(relative), full(generated)).unwrap();
+        return;
+    }
+    panic!("{relative} is stale: run `AUTHFLOW_BLESS=1 cargo test --test tidy` to regenerate it");
+}
+
+#[test]
+fn blocks_page_is_generated_from_the_block_table() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let on_disk = std::fs::read_to_string(root.join("docs/blocks.md")).unwrap_or_default();
+    assert_generated(
+        "docs/blocks.md",
+        &on_disk,
+        &authflow::blocks::docs_markdown(),
+        str::to_string,
+    );
+}
+
+const TABLE_START: &str = "<!-- generated from src/blocks/ (tests/tidy.rs keeps it current) -->\n";
+const TABLE_END: &str = "<!-- end of the generated block table -->\n";
+
+#[test]
+fn readme_block_table_is_generated_from_the_block_table() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let (before, rest) = readme
+        .split_once(TABLE_START)
+        .expect("README.md marks its block table");
+    let (table, after) = rest
+        .split_once(TABLE_END)
+        .expect("README.md ends its block table");
+    assert_generated(
+        "README.md",
+        table,
+        &authflow::blocks::readme_table(),
+        |generated| format!("{before}{TABLE_START}{generated}{TABLE_END}{after}"),
     );
 }
 

@@ -219,7 +219,10 @@ impl Lowering<'_> {
 
     /// A string key, or its default, or empty.
     pub fn text(&self, key: &str) -> String {
-        match (self.value(key).and_then(ConfigValue::as_str), self.default(key)) {
+        match (
+            self.value(key).and_then(ConfigValue::as_str),
+            self.default(key),
+        ) {
             (Some(s), _) => s.to_string(),
             (None, Some(ConfigDefault::Text(d))) => d.to_string(),
             (None, _) => String::new(),
@@ -228,7 +231,10 @@ impl Lowering<'_> {
 
     /// A string key the author set; `None` when unset and without a default.
     pub fn optional_text(&self, key: &str) -> Option<String> {
-        match (self.value(key).and_then(ConfigValue::as_str), self.default(key)) {
+        match (
+            self.value(key).and_then(ConfigValue::as_str),
+            self.default(key),
+        ) {
             (Some(s), _) => Some(s.to_string()),
             (None, Some(ConfigDefault::Text(d))) => Some(d.to_string()),
             (None, _) => None,
@@ -237,7 +243,10 @@ impl Lowering<'_> {
 
     /// A number key, or its default.
     pub fn number(&self, key: &str) -> Option<f64> {
-        match (self.value(key).and_then(ConfigValue::as_f64), self.default(key)) {
+        match (
+            self.value(key).and_then(ConfigValue::as_f64),
+            self.default(key),
+        ) {
             (Some(n), _) => Some(n),
             (None, Some(ConfigDefault::Number(d))) => Some(d),
             (None, _) => None,
@@ -411,6 +420,93 @@ pub fn readme_table() -> String {
             needs.join(", "),
             ty.makes_available
         ));
+    }
+    out
+}
+
+impl ConfigKind {
+    /// What the value must be, as the docs say it.
+    pub fn describe(self) -> std::string::String {
+        match self {
+            ConfigKind::Template => "string (template)".into(),
+            ConfigKind::String => "string".into(),
+            ConfigKind::Number => "number".into(),
+            ConfigKind::BlockRef => "id of a later block".into(),
+            ConfigKind::ActionRef => "action slug".into(),
+            ConfigKind::OneOf(choices) => format!("one of {}", choices.join(", ")),
+        }
+    }
+}
+
+impl Ending {
+    fn describe(self) -> &'static str {
+        match self {
+            Ending::Continues => "continues with the next block",
+            Ending::Deny => {
+                "ends the run, denied (a guarded one falls through when its guard is false)"
+            }
+            Ending::Allow => {
+                "ends the run, allowed (a guarded one falls through when its guard is false)"
+            }
+            Ending::Jump => "jumps forward, or falls through when its guard is false",
+        }
+    }
+}
+
+/// The reference page of every built-in block (`docs/blocks.md`), generated from the rows; a
+/// test keeps the page current.
+pub fn docs_markdown() -> std::string::String {
+    let mut out = std::string::String::from(
+        "# Blocks\n\nGenerated from the block catalogue (`src/blocks/`); do not edit by hand.\n",
+    );
+    for ty in BLOCKS {
+        out.push_str(&format!(
+            "\n## {} (`{}`)\n\n{}\n\n",
+            ty.title, ty.name, ty.doc
+        ));
+        let facts = |facts: &[Fact]| -> std::string::String {
+            if facts.is_empty() {
+                "nothing".into()
+            } else {
+                facts
+                    .iter()
+                    .map(|f| f.title())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        out.push_str(&format!("- Needs before it: {}.\n", facts(ty.requires)));
+        let available = match ty.makes_available {
+            "" => "nothing",
+            text => text,
+        };
+        out.push_str(&format!("- Makes available: {available}.\n"));
+        out.push_str(&format!("- Path: {}.\n", ty.ending.describe()));
+        out.push_str(if ty.can_fail {
+            "- Can fail: `on_error: deny` (the default) or `continue`.\n"
+        } else {
+            "- Cannot fail: `on_error` has no effect.\n"
+        });
+        if ty.config.is_empty() {
+            out.push_str("\nNo config.\n");
+            continue;
+        }
+        out.push_str("\n| key | type | required | default | meaning |\n|---|---|---|---|---|\n");
+        for key in ty.config {
+            let default = match key.default {
+                Some(ConfigDefault::Text(t)) => format!("`{t}`"),
+                Some(ConfigDefault::Number(n)) => format!("`{n}`"),
+                None => std::string::String::new(),
+            };
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} | {} |\n",
+                key.name,
+                key.kind.describe(),
+                if key.required { "yes" } else { "no" },
+                default,
+                key.doc
+            ));
+        }
     }
     out
 }

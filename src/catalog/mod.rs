@@ -1,12 +1,10 @@
-//! The catalogues: event fields, block types and the custom-action api surface.
+//! The catalogues: event fields and the custom-action api surface (the block catalogue is
+//! `crate::blocks`, one file per block type).
 //!
 //! Everything that names a platform concept is listed here once; other modules look things
 //! up and never keep their own lists.
 
 pub mod api;
-/// The block catalogue lives in `crate::blocks`, one file per block type; this alias keeps
-/// the older path for `cli::trace_view` until the CLI split lands.
-pub use crate::blocks;
 pub mod event;
 pub mod types_dts;
 

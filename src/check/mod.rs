@@ -7,8 +7,8 @@ pub mod reads;
 pub mod rules;
 pub mod types;
 
-use crate::catalog::api::Trigger;
 use crate::blocks::{ConfigKind, Fact};
+use crate::catalog::api::Trigger;
 use crate::diagnostic::{Code, Diagnostic, FileId};
 use crate::graph::{Available, FlowGraph};
 use crate::jsfacts::{self, ActionFacts};

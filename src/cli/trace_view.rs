@@ -145,7 +145,7 @@ fn mark(status: BlockStatus) -> &'static str {
 }
 
 fn title(kind: &str) -> &str {
-    crate::catalog::blocks::block_type(kind).map_or(kind, |t| t.title)
+    crate::blocks::block_type(kind).map_or(kind, |t| t.title)
 }
 
 /// Renders a trace as a tree.

@@ -13,11 +13,14 @@ pub fn flow_schema() -> Value {
                 .config
                 .iter()
                 .map(|k| {
-                    let schema = match k.kind {
+                    let mut schema = match k.kind {
                         ConfigKind::Number => json!({ "type": "number", "description": k.doc }),
                         ConfigKind::OneOf(choices) => json!({ "enum": choices, "description": k.doc }),
                         _ => json!({ "type": "string", "description": k.doc }),
                     };
+                    if let Some(default) = k.default {
+                        schema["default"] = json!(default);
+                    }
                     (k.name.to_string(), schema)
                 })
                 .collect();

@@ -35,7 +35,9 @@ pub fn run(cx: &mut Context) {
     for &(from, to) in &cx.graph.backward_jumps {
         let target = &cx.graph.blocks[to];
         let branch = &cx.graph.blocks[from];
-        let span = branch.jump_target().map_or(branch.block.id.span, |v| v.span);
+        let span = branch
+            .jump_target()
+            .map_or(branch.block.id.span, |v| v.span);
         let what = if from == to {
             "itself".to_string()
         } else {
