@@ -29,6 +29,10 @@ fn lower(cx: &Lowering) -> Result<Op, String> {
 }
 
 impl Native for Branch {
+    fn jump(&self) -> Option<usize> {
+        Some(self.to)
+    }
+
     fn run(&self, cx: &mut Execution) -> Step {
         if cx.guard.unwrap_or(true) {
             Step::Jump(self.to)

@@ -312,6 +312,11 @@ pub trait Native {
     fn action(&self) -> Option<&str> {
         None
     }
+
+    /// The index of the block the op jumps to when its guard holds.
+    fn jump(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// A failure of the directory's data (a hash or a secret that cannot be read).
@@ -390,6 +395,11 @@ impl Op {
     /// The custom action the op runs, if any.
     pub fn action(&self) -> Option<&str> {
         self.native().action()
+    }
+
+    /// The block the op jumps to when its guard holds, if it jumps.
+    pub fn jump(&self) -> Option<usize> {
+        self.native().jump()
     }
 }
 

@@ -11,9 +11,6 @@ use crate::syntax::ast::{Block, Flow};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// The block config key that holds a branch's target.
-const BRANCH_TARGET_KEY: &str = "to";
-
 /// Every change from `old` to `new`.
 pub fn changes(old: &Flow, new: &Flow) -> Vec<Change> {
     let mut out = Vec::new();
@@ -188,7 +185,7 @@ fn content_changes(old: &Block, new: &Block, out: &mut Vec<Change>) {
     let on_error = |b: &Block| {
         b.on_error
             .as_ref()
-            .map_or(crate::catalog::blocks::DEFAULT_ON_ERROR, |o| o.as_str())
+            .map_or(crate::blocks::DEFAULT_ON_ERROR, |o| o.as_str())
             .to_string()
     };
     if on_error(old) != on_error(new) {
@@ -211,8 +208,10 @@ fn content_changes(old: &Block, new: &Block, out: &mut Vec<Change>) {
         if before == after {
             continue;
         }
-        let is_branch = new.kind.value == "branch" && old.kind.value == "branch";
-        if is_branch && key == BRANCH_TARGET_KEY {
+        // The key that names a jump target, by each side's catalogue row (a branch's `to`).
+        let jump_key =
+            |b: &Block| crate::blocks::block_type(&b.kind.value).and_then(|t| t.block_ref());
+        if jump_key(old) == Some(key.as_str()) && jump_key(new) == Some(key.as_str()) {
             let target = |v: Option<&Value>| {
                 v.map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
             };

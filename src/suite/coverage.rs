@@ -92,13 +92,10 @@ fn flow_coverage<'r>(
         .map(|pb| {
             let ast = ast_blocks.iter().find(|b| b.id.value == pb.id);
             let guard = ast.and_then(|b| b.when.as_ref());
-            let is_branch = pb.kind == "branch";
+            let is_branch = pb.op.block_type().ending == crate::blocks::Ending::Jump;
             BlockCoverage {
                 id: pb.id.clone(),
-                action: match &pb.op {
-                    crate::compile::Op::RunAction { action } => Some(action.clone()),
-                    _ => None,
-                },
+                action: pb.op.action().map(str::to_string),
                 line: ast.map_or(1, |b| line(b.span.start)),
                 reached: 0,
                 ran: 0,
@@ -112,15 +109,12 @@ fn flow_coverage<'r>(
                         false_count: 0,
                     }),
                 branch: is_branch.then(|| BranchCoverage {
-                    to: match &pb.op {
-                        crate::compile::Op::Branch { to } => flow
-                            .plan
-                            .blocks
-                            .get(*to)
-                            .map(|b| b.id.clone())
-                            .unwrap_or_default(),
-                        _ => String::new(),
-                    },
+                    to: pb
+                        .op
+                        .jump()
+                        .and_then(|to| flow.plan.blocks.get(to))
+                        .map(|b| b.id.clone())
+                        .unwrap_or_default(),
                     jumped: 0,
                     fell_through: guard.map(|_| 0),
                 }),

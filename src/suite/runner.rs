@@ -270,7 +270,7 @@ fn action_alone(case: &Case, slug: &str, actions: &CaseActions) -> Trace {
     let block = BlockTrace {
         id: slug.to_string(),
         stage: "test".into(),
-        kind: "run_action".into(),
+        kind: crate::blocks::run_action::ROW.name.into(),
         action: Some(slug.to_string()),
         status,
         guard: None,
