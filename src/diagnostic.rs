@@ -144,6 +144,9 @@ codes! {
     UnknownLogLevel = "AF047", "unknown-log-level", Warning, "`api.log` with a level other than debug, info, warn or error.";
     InvalidWorkspace = "AF050", "invalid-workspace", Error, "authflow.yaml, an action's metadata, or a module is inconsistent.";
     UnknownTestTarget = "AF060", "unknown-test-target", Error, "A test names a flow, action, block, state key or event preset that does not exist.";
+    DuplicateFlowName = "AF070", "duplicate-flow-name", Error, "Two flow files declare the same flow name; releases version flows by name.";
+    PublishedModuleChanged = "AF071", "published-module-changed", Error, "A module version file changed after a release published it.";
+    InvalidLock = "AF072", "invalid-lock", Error, "authflow.lock is malformed or inconsistent.";
 }
 
 impl Serialize for Code {

@@ -13,6 +13,8 @@ pub struct Loaded {
     pub flows: Vec<(FileId, Option<Flow>)>,
     /// Diagnostics from loading and parsing.
     pub diagnostics: Vec<Diagnostic>,
+    /// The workspace's `authflow.lock` (empty without a workspace or a release).
+    pub lock: crate::release::Lock,
 }
 
 /// Loads the workspace for `target` (a flow file, a workspace directory, or nothing for the
@@ -58,6 +60,8 @@ pub fn load(target: Option<&Path>, workspace_dir: Option<&Path>) -> Result<Loade
             .transpose()?
             .unwrap_or_default(),
     };
+    let (lock, mut lock_diagnostics) = crate::release::check::read_lock(&mut ws);
+    diagnostics.append(&mut lock_diagnostics);
     let mut flows = Vec::new();
     for path in flow_paths {
         let file = ws.read_flow(&path)?;
@@ -73,6 +77,7 @@ pub fn load(target: Option<&Path>, workspace_dir: Option<&Path>) -> Result<Loade
         ws,
         flows,
         diagnostics,
+        lock,
     })
 }
 

@@ -23,6 +23,7 @@ macro_rules! outln {
 pub mod commands;
 pub mod error;
 pub mod load;
+pub mod published;
 pub mod render;
 pub mod simulate;
 pub mod trace_view;
@@ -93,6 +94,17 @@ enum Command {
     /// What changed between two versions (git revisions, releases, the working tree):
     /// flows, actions, modules, settings. Exit 0 no change, 2 changes, 1 error.
     Diff(commands::diff::Args),
+    /// The gate, then a release: every check; on success, new versions in authflow.lock and a
+    /// signed bundle.
+    Publish(commands::publish::Args),
+    /// Check a release bundle's signature and every file's hash against the lock.
+    Verify(commands::verify::Args),
+    /// Make an Ed25519 key pair for signing releases; prints the public key.
+    Keygen(commands::keygen::Args),
+    /// Show drafts: what the next publish would version.
+    Status(commands::status::Args),
+    /// List an item's published versions.
+    Versions(commands::versions::Args),
 }
 
 /// How diagnostics are printed.
@@ -158,6 +170,11 @@ fn dispatch(command: Command, globals: &Globals) -> CliResult {
         Command::Types(args) => commands::types::run(args),
         Command::Explain(args) => commands::explain::run(args),
         Command::Diff(args) => commands::diff::run(args, globals),
+        Command::Publish(args) => commands::publish::run(args, globals),
+        Command::Verify(args) => commands::verify::run(args, globals),
+        Command::Keygen(args) => commands::keygen::run(args, globals),
+        Command::Status(args) => commands::status::run(args, globals),
+        Command::Versions(args) => commands::versions::run(args, globals),
     }
 }
 

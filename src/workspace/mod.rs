@@ -40,6 +40,20 @@ pub struct Settings {
     /// How Issue Session signs tokens in simulation.
     #[serde(default)]
     pub session: SessionSettings,
+    /// How `authflow publish` signs release bundles.
+    #[serde(default)]
+    pub publish: PublishSettings,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishSettings {
+    /// The declared secret holding the Ed25519 private key that signs release bundles
+    /// (`authflow keygen` makes one).
+    pub signing_key: Option<String>,
+    /// The matching public key (`ed25519:<base64>`): publish checks the private key against
+    /// it, and `verify` and `run --published` check bundles with it when no `--key` is given.
+    pub public_key: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]

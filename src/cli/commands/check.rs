@@ -53,6 +53,11 @@ pub fn check_loaded(loaded: &load::Loaded) -> Vec<Diagnostic> {
         }
     }
     diagnostics.extend(check::check_workspace(&loaded.ws, &actions));
+    diagnostics.extend(crate::release::check::check(
+        &loaded.ws,
+        &loaded.flows,
+        &loaded.lock,
+    ));
     diagnostics.sort_by_key(|d| (d.file, d.span.start, d.code));
     diagnostics.dedup();
     diagnostics

@@ -1,8 +1,8 @@
-//! `authflow run`: simulate one login and print (and store) its trace.
+//! `authflow run`: simulate one login and print (and store) its trace. The working tree (the
+//! draft) by default; `--published` runs the last release, `--bundle` a bundle on its own.
 
-use crate::cli::error::CliError;
-use crate::cli::error::{CliResult, exit_status};
-use crate::cli::{Globals, TraceFormat, simulate, trace_view};
+use crate::cli::error::{CliError, CliResult, exit_status};
+use crate::cli::{Globals, TraceFormat, published, simulate, trace_view};
 use crate::run::trace::Outcome;
 use std::path::PathBuf;
 
@@ -14,7 +14,9 @@ enum Expect {
 
 #[derive(clap::Args)]
 pub struct Args {
-    flow: PathBuf,
+    /// The flow file; with --bundle, the flow's name (optional when the bundle has one flow).
+    #[arg(required_unless_present = "bundle")]
+    flow: Option<PathBuf>,
     /// A preset name (`authflow presets` lists them) or an event JSON file.
     #[arg(long, value_name = "PRESET|FILE")]
     event: String,
@@ -26,22 +28,57 @@ pub struct Args {
     /// Do not store the run under .authflow/runs/.
     #[arg(long)]
     no_store: bool,
+    /// Run the last published release of the flow instead of the working tree (the draft).
+    #[arg(long, conflicts_with = "bundle")]
+    published: bool,
+    /// With --published: the last release of this environment.
+    #[arg(long, value_name = "NAME", requires = "published")]
+    env: Option<String>,
+    /// Run from a release bundle alone, without the workspace.
+    #[arg(long, value_name = "FILE")]
+    bundle: Option<PathBuf>,
+    /// The public key a bundle must be signed with (`ed25519:...` or a file); for
+    /// --published the default is `publish.public_key` of authflow.yaml.
+    #[arg(long, value_name = "KEY|FILE")]
+    key: Option<String>,
 }
 
 pub fn run(args: Args, globals: &Globals) -> CliResult {
-    let compiled = simulate::compile_flow(
-        &args.flow,
-        globals.workspace.as_deref(),
-        crate::cli::stdout_color(),
-    )?;
+    let color = crate::cli::stdout_color();
+    // The release's files stay on disk (in a temporary directory) until the run is done.
+    let (compiled, runs_dir, _release) = if let Some(bundle) = &args.bundle {
+        let name = args.flow.as_ref().map(|f| f.to_string_lossy().into_owned());
+        let from = published::bundle_flow(bundle, name.as_deref(), args.key.as_deref())?;
+        eprintln!("{}", from.note);
+        (from.compiled, from.runs_dir, Some(from.dir))
+    } else {
+        let flow = args
+            .flow
+            .as_ref()
+            .ok_or_else(|| CliError::Usage("give a flow file".into()))?;
+        if args.published {
+            let from = published::published_flow(
+                flow,
+                globals.workspace.as_deref(),
+                args.env.as_deref(),
+                args.key.as_deref(),
+                color,
+            )?;
+            eprintln!("{}", from.note);
+            (from.compiled, from.runs_dir, Some(from.dir))
+        } else {
+            let compiled = simulate::compile_flow(flow, globals.workspace.as_deref(), color)?;
+            let dir = simulate::runs_dir(compiled.loaded.ws.root.as_deref());
+            (compiled, dir, None)
+        }
+    };
     let (name, sim) = simulate::load_event(&args.event)?;
     let engine =
         crate::host::runner_for(&compiled.loaded.ws, &compiled.plan).map_err(CliError::usage)?;
     let trace = simulate::simulate(&compiled, &name, &sim, engine.as_ref())?;
     out!("{}", trace_view::trace(&trace, args.format));
     if !args.no_store {
-        let dir = simulate::runs_dir(compiled.loaded.ws.root.as_deref());
-        match simulate::store_run(&dir, &trace) {
+        match simulate::store_run(&runs_dir, &trace) {
             Ok(path) if args.format == TraceFormat::Human => {
                 outln!("stored as {}", path.display())
             }

@@ -11,6 +11,7 @@ enum SchemaKind {
     Module,
     /// A test file, `tests/**/*.test.yaml`.
     Test,
+    Lock,
 }
 
 #[derive(clap::Args)]
@@ -31,6 +32,9 @@ pub fn run(args: Args) -> CliResult {
                 .unwrap_or_default()
         }
         SchemaKind::Test => crate::suite::format::schema(),
+        SchemaKind::Lock => {
+            serde_json::to_value(schemars::schema_for!(crate::release::Lock)).unwrap_or_default()
+        }
         SchemaKind::Module => {
             serde_json::to_value(schemars::schema_for!(crate::workspace::ModuleMeta))
                 .unwrap_or_default()

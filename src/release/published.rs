@@ -1,0 +1,171 @@
+//! A published release, read back as a workspace directory: from the git objects of its
+//! commit, or else from its bundle.
+//!
+//! Every file is checked against the sha256 the lock records before it is written to a
+//! private temporary directory (removed when the `Materialized` is dropped); the caller then
+//! loads that directory like any workspace. A release that cannot be reproduced exactly is an
+//! error naming why each source failed, never a silent switch to the working tree.
+
+use super::bundle::{Bundle, Verified};
+use super::git::Repo;
+use super::keys::PublicKey;
+use super::lock::{Lock, Release};
+use super::publish::bundle_path;
+use super::snapshot::sha256_hex;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Where a materialised release came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// The git objects of this commit.
+    Git(String),
+    /// The release's bundle; whether its signature was checked against a public key.
+    Bundle { signature_checked: bool },
+}
+
+/// A release written out as a workspace directory.
+pub struct Materialized {
+    pub dir: tempfile::TempDir,
+    pub release: Release,
+    pub origin: Origin,
+}
+
+/// Every file of a release, with the sha256 the lock records for it.
+pub fn release_files(lock: &Lock, release: &Release) -> Result<BTreeMap<String, String>, String> {
+    let mut files = BTreeMap::new();
+    for (key, version) in &release.items {
+        let entry = lock
+            .version(key, *version)
+            .ok_or_else(|| format!("the lock has no {key} version {version}"))?;
+        files.extend(entry.files.clone());
+    }
+    Ok(files)
+}
+
+/// Writes release `release` of the workspace at `root` to a temporary directory. The secrets
+/// file of the workspace (`.authflow/secrets.yaml`) is copied along, so secrets resolve as
+/// they do for the working tree.
+pub fn materialize(
+    root: &Path,
+    lock: &Lock,
+    release: &Release,
+    key: Option<&PublicKey>,
+) -> Result<Materialized, String> {
+    let files = release_files(lock, release)?;
+    let from_git = match (&release.commit, release.dirty) {
+        (Some(commit), false) => {
+            from_git(root, commit, &files).map(|f| (f, Origin::Git(commit.clone())))
+        }
+        (Some(_), true) => {
+            Err("it was published from a working tree with uncommitted changes".to_string())
+        }
+        (None, _) => Err("it was published outside a git repository".to_string()),
+    };
+    let (contents, origin) = match from_git {
+        Ok(found) => found,
+        Err(git_reason) => {
+            let path = bundle_path(root, release.release);
+            match from_bundle(&path, lock, key) {
+                Ok(verified) => (
+                    verified.sources,
+                    Origin::Bundle {
+                        signature_checked: verified.signature_checked,
+                    },
+                ),
+                Err(bundle_reason) => {
+                    return Err(format!(
+                        "release {} cannot be read back: not from git ({git_reason}), not from its bundle {} ({bundle_reason})",
+                        release.release,
+                        path.display()
+                    ));
+                }
+            }
+        }
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("authflow-release-")
+        .tempdir()
+        .map_err(|e| format!("a temporary directory: {e}"))?;
+    write_tree(dir.path(), &contents)?;
+    let secrets = root.join(".authflow").join("secrets.yaml");
+    if std::fs::symlink_metadata(&secrets).is_ok_and(|m| m.is_file()) {
+        let target = dir.path().join(".authflow");
+        std::fs::create_dir_all(&target).map_err(|e| e.to_string())?;
+        std::fs::copy(&secrets, target.join("secrets.yaml"))
+            .map_err(|e| format!("{}: {e}", secrets.display()))?;
+    }
+    Ok(Materialized {
+        dir,
+        release: release.clone(),
+        origin,
+    })
+}
+
+/// Writes workspace-relative files (already validated as relative paths) under `dir`.
+pub fn write_tree(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<(), String> {
+    for (path, bytes) in files {
+        super::lock::check_path(path)?;
+        let target = dir.join(path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        std::fs::write(&target, bytes).map_err(|e| format!("{}: {e}", target.display()))?;
+    }
+    Ok(())
+}
+
+fn from_git(
+    root: &Path,
+    commit: &str,
+    files: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    let repo = Repo::discover(root).ok_or("the workspace is not in a git repository")?;
+    if !repo.has_commit(commit) {
+        return Err(format!("the repository has no commit {commit}"));
+    }
+    let tree = repo.tree(commit).map_err(|e| e.to_string())?;
+    let mut ids = Vec::new();
+    for path in files.keys() {
+        ids.push(
+            tree.get(path)
+                .map(String::as_str)
+                .ok_or_else(|| format!("commit {commit} has no {path}"))?,
+        );
+    }
+    let blobs = repo.blobs(&ids).map_err(|e| e.to_string())?;
+    let mut contents = BTreeMap::new();
+    for ((path, sha), bytes) in files.iter().zip(blobs) {
+        if &sha256_hex(&bytes) != sha {
+            return Err(format!(
+                "{path} at commit {commit} is not the published file"
+            ));
+        }
+        contents.insert(path.clone(), bytes);
+    }
+    Ok(contents)
+}
+
+/// Reads and verifies a bundle file (against `key` when given, and against `lock`).
+pub fn from_bundle(path: &Path, lock: &Lock, key: Option<&PublicKey>) -> Result<Verified, String> {
+    let bytes = read_bundle_file(path)?;
+    Bundle::read(&bytes)
+        .and_then(|b| b.verify(key, Some(lock)))
+        .map_err(|e| e.0)
+}
+
+/// Reads a bundle file: a regular file within the size bound.
+pub fn read_bundle_file(path: &Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!("{} is not a regular file", path.display()));
+    }
+    if meta.len() > super::bundle::MAX_BUNDLE_BYTES {
+        return Err(format!(
+            "{} is larger than the {} bytes a bundle may have",
+            path.display(),
+            super::bundle::MAX_BUNDLE_BYTES
+        ));
+    }
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
