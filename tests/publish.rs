@@ -31,6 +31,9 @@ impl Ws {
             key.public()
         ));
         std::fs::write(&settings, text).unwrap();
+        // The quickstart's test suite pins its behaviour; tests that change the action drop it
+        // (`the_gate_runs_the_workspace_tests` keeps it).
+        std::fs::remove_dir_all(dir.path().join("tests")).unwrap();
         let ws = Ws { dir, key };
         ws.git(&["init", "-q"]);
         ws.commit("start");
@@ -540,4 +543,40 @@ fn a_corrupt_lock_is_a_diagnostic() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("AF072"), "{}", text(&out));
     assert!(text(&out).contains("authflow.lock:2:"), "{}", text(&out));
+}
+
+#[test]
+fn the_gate_runs_the_workspace_tests() {
+    let ws = Ws::new();
+    copy_dir(
+        &repo_root().join("examples/log-user/tests"),
+        &ws.path().join("tests"),
+    );
+    let out = ws.authflow(&["publish"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("tests: 5 passed, 0 failed"),
+        "{}",
+        text(&out)
+    );
+    // An edit that breaks a tested behaviour: publish refuses and writes nothing.
+    ws.edit(
+        "actions/log-user.js",
+        "login for ${email}",
+        "sign-in for ${email}",
+    );
+    let lock = std::fs::read(ws.path().join("authflow.lock")).unwrap();
+    let out = ws.authflow(&["publish"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("FAIL "), "{}", text(&out));
+    assert!(
+        text(&out).contains("publish refused: 1 test case(s) failed"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        std::fs::read(ws.path().join("authflow.lock")).unwrap(),
+        lock
+    );
+    assert!(!ws.bundle(2).exists());
 }

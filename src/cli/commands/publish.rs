@@ -1,6 +1,7 @@
 //! `authflow publish`: the gate before a release, then the release itself.
 //!
-//! Every check runs (flows, actions, modules, the lock); on any error nothing is written.
+//! Every check runs (flows, actions, modules, the lock), then the workspace's tests when it
+//! has any (`authflow test`); on any error or failing case nothing is written.
 //! Otherwise each item whose content changed gets its next version, the release is recorded in
 //! `authflow.lock`, and its signed bundle is written to `.authflow/releases/<N>.bundle`.
 
@@ -73,6 +74,7 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
         }
     };
     refuse_on_errors(&loaded, &diagnostics, args.format, color)?;
+    run_tests(&root, color)?;
     let snap = Snapshot::take(&loaded.ws, &loaded.flows)
         .map_err(|errors| refusal(&loaded, &errors, args.format, color))?;
     // The gate refused above when the key was missing; this keeps it so without a panic.
@@ -98,6 +100,47 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The second half of the gate: the workspace's tests (`tests/**/*.test.yaml`), when it has
+/// any, all in this process as `authflow test` runs them; any failing case refuses.
+fn run_tests(root: &Path, color: bool) -> Result<(), CliError> {
+    use crate::suite::{self, report, runner};
+    let suite = suite::load(root, &[]).map_err(CliError::usage)?;
+    if suite.files.is_empty() {
+        return Ok(());
+    }
+    if suite.diagnostics.iter().any(Diagnostic::is_error) {
+        let mut text = render::human(&suite.loaded.ws.sources, &suite.diagnostics, color);
+        text.push_str("publish refused: the tests have errors; nothing was written\n");
+        return Err(CliError::Diagnostics(text));
+    }
+    let engine =
+        crate::js::Engine::new(crate::js::EngineConfig::default()).map_err(CliError::usage)?;
+    let suites = [suite];
+    let results = runner::run(&suites, &engine, &runner::Options::default(), &|_| {});
+    let summary = report::summary(&results);
+    if summary.failed > 0 || summary.not_run > 0 {
+        let mut text = String::new();
+        for r in results
+            .iter()
+            .filter(|r| r.status == runner::Status::Failed)
+        {
+            text.push_str(&format!(
+                "FAIL {}\n",
+                report::escape(&report::case_title(&suites, r))
+            ));
+            text.push_str(&report::diff(&suites, r));
+        }
+        text.push_str(&format!(
+            "{}\npublish refused: {} test case(s) failed; nothing was written\n",
+            report::summary_line(summary),
+            summary.failed
+        ));
+        return Err(CliError::Diagnostics(text));
+    }
+    eprintln!("tests: {}", report::summary_line(summary));
+    Ok(())
 }
 
 fn refuse_on_errors(
