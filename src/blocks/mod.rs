@@ -527,15 +527,34 @@ mod tests {
 
     #[test]
     fn every_row_lowers_with_its_defaults() {
-        // A block with no config lowers for every type: required keys are checked before
-        // lowering, so here they read empty, and the op's tag is the row's name.
+        use crate::syntax::ast::{ConfigEntry, ConfigValueKind, Spanned};
+        // A block that sets only its required keys lowers for every type, and the op's tag
+        // is the row's name.
         for ty in BLOCKS {
+            let config = ty
+                .config
+                .iter()
+                .filter(|k| k.required)
+                .map(|k| ConfigEntry {
+                    key: Spanned::new(k.name.into(), Default::default()),
+                    value: ConfigValue {
+                        kind: match k.kind {
+                            ConfigKind::Number => ConfigValueKind::Number(1.0),
+                            ConfigKind::OneOf(choices) => {
+                                ConfigValueKind::String(choices[0].into())
+                            }
+                            _ => ConfigValueKind::String("x".into()),
+                        },
+                        span: Default::default(),
+                    },
+                })
+                .collect();
             let block = Block {
-                id: crate::syntax::ast::Spanned::new("b".into(), Default::default()),
-                kind: crate::syntax::ast::Spanned::new(ty.name.into(), Default::default()),
+                id: Spanned::new("b".into(), Default::default()),
+                kind: Spanned::new(ty.name.into(), Default::default()),
                 when: None,
                 on_error: None,
-                config: Vec::new(),
+                config,
                 span: Default::default(),
             };
             let lowering = Lowering {
