@@ -414,6 +414,7 @@ builtins! {
     branch::Branch,
     deny::Deny,
     issue_session::IssueSession,
+    require_verified_email::RequireVerifiedEmail,
 }
 
 /// The README's block table, generated from the rows; a test keeps the README current.
