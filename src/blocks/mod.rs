@@ -415,6 +415,7 @@ builtins! {
     deny::Deny,
     issue_session::IssueSession,
     require_verified_email::RequireVerifiedEmail,
+    one_time_code::OneTimeCode,
 }
 
 /// The README's block table, generated from the rows; a test keeps the README current.

@@ -74,7 +74,8 @@ pub fn verify_totp(secret: &[u8], code: &str, unix_time: i64) -> bool {
         .any(|s| constant_time_eq(hotp(secret, s as u64).as_bytes(), code.trim().as_bytes()))
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Whether two secrets are equal, in time that does not depend on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

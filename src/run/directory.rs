@@ -41,6 +41,10 @@ pub struct DirectoryUser {
     pub totp_secret: Option<String>,
     #[serde(default)]
     pub enrolled_factors: Vec<String>,
+    /// One-time codes the platform sent this user (passwordless login), which the One-Time
+    /// Code block checks `credentials.code` against. Never part of `event.user`.
+    #[serde(default)]
+    pub sent_codes: Vec<SentCode>,
     #[serde(default)]
     pub app_metadata: Map<String, Value>,
     #[serde(default)]
@@ -73,6 +77,37 @@ impl DirectoryUser {
             "enrolled_factors": self.enrolled_factors,
             "identities": self.identities,
         })
+    }
+}
+
+/// A one-time code as the platform sent it.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SentCode {
+    pub channel: Channel,
+    pub code: String,
+    /// RFC 3339; the code is refused from this instant on. Without it the code never expires.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+}
+
+/// How a one-time code reaches the user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Email,
+    Sms,
+}
+
+impl Channel {
+    pub const NAMES: &[&str] = &["email", "sms"];
+
+    pub fn parse(name: &str) -> Option<Channel> {
+        match name {
+            "email" => Some(Channel::Email),
+            "sms" => Some(Channel::Sms),
+            _ => None,
+        }
     }
 }
 

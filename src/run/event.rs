@@ -28,6 +28,9 @@ pub struct Credentials {
     /// A TOTP code.
     #[serde(default)]
     pub otp: Option<String>,
+    /// A one-time code the platform sent by email or SMS (passwordless login).
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 /// A recorded response served to `api.fetch` in simulation.
