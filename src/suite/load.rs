@@ -140,6 +140,7 @@ pub fn load(root: &Path, only: &[PathBuf]) -> Result<WorkspaceSuite, SuiteError>
     };
     let mut builder = Builder {
         root: root.clone(),
+        facts: None,
         events: HashMap::new(),
         hashes: HashMap::new(),
     };
@@ -262,6 +263,8 @@ impl<'n> Layer<'n> {
 
 struct Builder {
     root: PathBuf,
+    /// What the analysis knows of each action (its state keys), computed on first need.
+    facts: Option<BTreeMap<String, crate::jsfacts::ActionFacts>>,
     /// Base events already read, by preset name or file path.
     events: HashMap<String, Result<Value, String>>,
     /// Hashes of directory passwords, by (user id, password).
@@ -455,7 +458,10 @@ impl Builder {
                 })
             });
         if let Some(expect) = &expect {
-            check_expect(suite, file, target, expect);
+            let facts = self
+                .facts
+                .get_or_insert_with(|| crate::check::analyze_actions(&suite.loaded.ws));
+            check_expect(suite, facts, file, target, expect);
         }
         let secrets: BTreeMap<String, String> = layers
             .iter()
@@ -840,7 +846,13 @@ pub fn merge_json(base: &mut Value, over: Value) {
 }
 
 /// Checks that the expectations name blocks, actions and state keys the target has.
-fn check_expect(suite: &mut WorkspaceSuite, file: FileId, target: &Target, expect: &Node) {
+fn check_expect(
+    suite: &mut WorkspaceSuite,
+    facts: &BTreeMap<String, crate::jsfacts::ActionFacts>,
+    file: FileId,
+    target: &Target,
+    expect: &Node,
+) {
     let (blocks, actions): (Vec<String>, Vec<String>) = match target {
         Target::Flow(i) => {
             let plan = &suite.flows[*i].plan;
@@ -893,7 +905,6 @@ fn check_expect(suite: &mut WorkspaceSuite, file: FileId, target: &Target, expec
         );
     }
     if let Some(state) = expect.get("state") {
-        let facts = crate::check::analyze_actions(&suite.loaded.ws);
         for (slug, keys) in state.as_map() {
             if !actions.contains(&slug.name) {
                 out.push(
