@@ -111,8 +111,10 @@ fn module_pin(at: &At, analysis: &Analysis) -> Option<Vec<Location>> {
     let mut base = 0;
     while let Some(colon) = rest.find(':') {
         let name_start = rest[..colon]
-            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
-            .map_or(0, |i| i + 1);
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_alphanumeric() || *c == '_' || *c == '-'))
+            .map_or(0, |(i, c)| i + c.len_utf8());
         let name = rest[name_start..colon].trim();
         let digits: String = rest[colon + 1..]
             .trim_start()
