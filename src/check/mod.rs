@@ -63,8 +63,7 @@ pub fn check_flow(
     actions: &BTreeMap<String, ActionFacts>,
 ) -> Vec<Diagnostic> {
     let graph = FlowGraph::build(flow);
-    let effects = |i: usize| block_effects(ws, &graph, actions, i);
-    let available = graph.availability(effects);
+    let available = availability(ws, &graph, actions);
     let flow_actions = graph
         .blocks
         .iter()
@@ -95,6 +94,17 @@ pub fn check_flow(
     diagnostics.sort_by_key(|d| (d.file, d.span.start, d.code));
     diagnostics.dedup();
     diagnostics
+}
+
+/// Must-availability at each block of `graph` (`None` where no path reaches): the facts of
+/// the catalogue and the step outputs of the workspace's enabled actions. The checks and the
+/// language server's completion read the same dataflow.
+pub fn availability(
+    ws: &Workspace,
+    graph: &FlowGraph,
+    actions: &BTreeMap<String, ActionFacts>,
+) -> Vec<Option<Available>> {
+    graph.availability(|i| block_effects(ws, graph, actions, i))
 }
 
 /// Checks what belongs to the workspace rather than one flow: every action and module.

@@ -62,10 +62,26 @@ pub fn load(target: Option<&Path>, workspace_dir: Option<&Path>) -> Result<Loade
     };
     let (lock, mut lock_diagnostics) = crate::release::check::read_lock(&mut ws);
     diagnostics.append(&mut lock_diagnostics);
+    let flows = parse_flows(&mut ws, &flow_paths, &mut diagnostics)?;
+    Ok(Loaded {
+        ws,
+        flows,
+        diagnostics,
+        lock,
+    })
+}
+
+/// Reads and parses each flow file into the workspace's sources; parse errors become
+/// diagnostics and a `None` flow.
+pub fn parse_flows(
+    ws: &mut Workspace,
+    paths: &[PathBuf],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<Vec<(FileId, Option<Flow>)>, LoadError> {
     let mut flows = Vec::new();
-    for path in flow_paths {
-        let file = ws.read_flow(&path)?;
-        match syntax::parse(ws.sources.text(file), file, Syntax::of_path(&path)) {
+    for path in paths {
+        let file = ws.read_flow(path)?;
+        match syntax::parse(ws.sources.text(file), file, Syntax::of_path(path)) {
             Ok(flow) => flows.push((file, Some(flow))),
             Err(mut d) => {
                 diagnostics.append(&mut d);
@@ -73,12 +89,7 @@ pub fn load(target: Option<&Path>, workspace_dir: Option<&Path>) -> Result<Loade
             }
         }
     }
-    Ok(Loaded {
-        ws,
-        flows,
-        diagnostics,
-        lock,
-    })
+    Ok(flows)
 }
 
 /// The flow files in a directory: `*.yaml`, `*.yml`, `*.flow`, sorted.

@@ -105,6 +105,8 @@ enum Command {
     Status(commands::status::Args),
     /// List an item's published versions.
     Versions(commands::versions::Args),
+    /// Serve the Language Server Protocol over stdio, for editors.
+    Lsp(commands::lsp::Args),
 }
 
 /// How diagnostics are printed.
@@ -175,6 +177,7 @@ fn dispatch(command: Command, globals: &Globals) -> CliResult {
         Command::Keygen(args) => commands::keygen::run(args, globals),
         Command::Status(args) => commands::status::run(args, globals),
         Command::Versions(args) => commands::versions::run(args, globals),
+        Command::Lsp(args) => commands::lsp::run(args),
     }
 }
 

@@ -54,6 +54,20 @@ pub struct ActionFacts {
     pub log_levels: Vec<(String, Span)>,
 }
 
+impl ActionFacts {
+    /// The literal keys of the action's `api.state.set` calls, each once, in source order:
+    /// the `step.<slug>.<key>` outputs it can write.
+    pub fn state_keys(&self) -> Vec<&str> {
+        let mut keys: Vec<&str> = Vec::new();
+        for key in self.state_writes.iter().filter_map(|w| w.key.as_deref()) {
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        keys
+    }
+}
+
 /// One syntax error from the parser (or the size limit).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JsSyntaxError {

@@ -167,6 +167,9 @@ pub struct Workspace {
     pub actions: BTreeMap<String, Action>,
     pub modules: BTreeMap<String, Module>,
     pub sources: Sources,
+    /// Texts that replace files on disk while loading, by absolute path: an editor's unsaved
+    /// buffers (`authflow lsp`). Empty for every command.
+    pub overlay: BTreeMap<PathBuf, String>,
 }
 
 /// An error that stops loading: a file that cannot be read.
@@ -200,12 +203,23 @@ impl Workspace {
 
     /// Loads the workspace at `root`, collecting diagnostics for malformed files.
     pub fn load(root: &Path, diagnostics: &mut Vec<Diagnostic>) -> Result<Workspace, LoadError> {
+        Workspace::load_overlaid(root, BTreeMap::new(), diagnostics)
+    }
+
+    /// Loads the workspace at `root`, reading each file from `overlay` when it holds the
+    /// file's path and from disk otherwise.
+    pub fn load_overlaid(
+        root: &Path,
+        overlay: BTreeMap<PathBuf, String>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Result<Workspace, LoadError> {
         let mut ws = Workspace {
             root: Some(root.to_path_buf()),
+            overlay,
             ..Workspace::default()
         };
         let settings_path = root.join(SETTINGS_FILE);
-        let text = read(&settings_path)?;
+        let text = ws.read(&settings_path)?;
         let file = ws.sources.add(display_path(&settings_path), text);
         ws.settings_file = Some(file);
         match yaml::from_str::<Settings>(ws.sources.text(file), file) {
@@ -234,12 +248,12 @@ impl Workspace {
             else {
                 continue;
             };
-            let code_file = self.sources.add(display_path(&path), read(&path)?);
+            let text = self.read(&path)?;
+            let code_file = self.sources.add(display_path(&path), text);
             let meta_path = path.with_extension("yaml");
             let (meta, meta_file) = if meta_path.is_file() {
-                let file = self
-                    .sources
-                    .add(display_path(&meta_path), read(&meta_path)?);
+                let text = self.read(&meta_path)?;
+                let file = self.sources.add(display_path(&meta_path), text);
                 match yaml::from_str::<ActionMeta>(self.sources.text(file), file) {
                     Ok(meta) => (meta, Some(file)),
                     Err(mut d) => {
@@ -296,9 +310,8 @@ impl Workspace {
                 draft: None,
             };
             if meta_path.is_file() {
-                let file = self
-                    .sources
-                    .add(display_path(&meta_path), read(&meta_path)?);
+                let text = self.read(&meta_path)?;
+                let file = self.sources.add(display_path(&meta_path), text);
                 module.meta_file = Some(file);
                 match yaml::from_str::<ModuleMeta>(self.sources.text(file), file) {
                     Ok(meta) => module.meta = meta,
@@ -310,14 +323,16 @@ impl Workspace {
                     continue;
                 };
                 if file_name == "draft.js" {
-                    module.draft = Some(self.sources.add(display_path(&path), read(&path)?));
+                    let text = self.read(&path)?;
+                    module.draft = Some(self.sources.add(display_path(&path), text));
                 } else if let Some(version) = file_name
                     .strip_prefix('v')
                     .and_then(|s| s.strip_suffix(".js"))
                 {
                     match version.parse::<u32>() {
                         Ok(n) => {
-                            let file = self.sources.add(display_path(&path), read(&path)?);
+                            let text = self.read(&path)?;
+                            let file = self.sources.add(display_path(&path), text);
                             module.versions.insert(n, file);
                         }
                         Err(_) => {
@@ -337,7 +352,7 @@ impl Workspace {
 
     /// Reads a flow file into the source table.
     pub fn read_flow(&mut self, path: &Path) -> Result<FileId, LoadError> {
-        let text = read(path)?;
+        let text = self.read(path)?;
         Ok(self.sources.add(display_path(path), text))
     }
 
@@ -373,6 +388,16 @@ fn default_meta(slug: &str) -> ActionMeta {
         events: Vec::new(),
         secrets: Vec::new(),
         modules: BTreeMap::new(),
+    }
+}
+
+impl Workspace {
+    /// A file's text: the overlay's when it holds the path, else the disk's.
+    fn read(&self, path: &Path) -> Result<String, LoadError> {
+        match self.overlay.get(path) {
+            Some(text) => Ok(text.clone()),
+            None => read(path),
+        }
     }
 }
 

@@ -23,6 +23,15 @@ impl Sources {
         id
     }
 
+    /// How many files were read; their ids are `FileId(0)..FileId(len)`.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
     }

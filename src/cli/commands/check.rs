@@ -45,14 +45,22 @@ pub fn check_report(
 
 /// Every diagnostic for what was loaded: loading, each flow, and the workspace's actions.
 pub fn check_loaded(loaded: &load::Loaded) -> Vec<Diagnostic> {
+    check_loaded_with(loaded, &check::analyze_actions(&loaded.ws))
+}
+
+/// `check_loaded` with the workspace's actions already analysed (`authflow lsp` keeps them
+/// for completion and hover).
+pub fn check_loaded_with(
+    loaded: &load::Loaded,
+    actions: &std::collections::BTreeMap<String, crate::jsfacts::ActionFacts>,
+) -> Vec<Diagnostic> {
     let mut diagnostics = loaded.diagnostics.clone();
-    let actions = check::analyze_actions(&loaded.ws);
     for (file, flow) in &loaded.flows {
         if let Some(flow) = flow {
-            diagnostics.extend(check::check_flow(&loaded.ws, *file, flow, &actions));
+            diagnostics.extend(check::check_flow(&loaded.ws, *file, flow, actions));
         }
     }
-    diagnostics.extend(check::check_workspace(&loaded.ws, &actions));
+    diagnostics.extend(check::check_workspace(&loaded.ws, actions));
     diagnostics.extend(crate::release::check::check(
         &loaded.ws,
         &loaded.flows,

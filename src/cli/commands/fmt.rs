@@ -50,20 +50,13 @@ pub fn run(args: Args) -> CliResult {
             .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
         let file = sources.add(crate::workspace::display_path(path), text);
         let from = Syntax::of_path(path);
-        match crate::syntax::parse(sources.text(file), file, from) {
-            Ok(flow) => {
-                let target = match args.to {
-                    Some(SyntaxArg::Dsl) => Syntax::Dsl,
-                    Some(SyntaxArg::Yaml) => Syntax::Yaml,
-                    None => from,
-                };
-                // Both syntaxes comment with `#`: keep the file's header comment, which
-                // usually says what the flow is for. Comments inside the flow are not kept.
-                let header = header_comment(sources.text(file));
-                let text = match target {
-                    Syntax::Dsl => header + &print::to_dsl(&flow),
-                    Syntax::Yaml => header + &print::to_yaml(&flow),
-                };
+        let target = match args.to {
+            Some(SyntaxArg::Dsl) => Syntax::Dsl,
+            Some(SyntaxArg::Yaml) => Syntax::Yaml,
+            None => from,
+        };
+        match canonical(sources.text(file), file, from, target) {
+            Ok(text) => {
                 outputs.push(Formatted {
                     path: path.clone(),
                     file,
@@ -99,6 +92,24 @@ pub fn run(args: Args) -> CliResult {
         }
     }
     Ok(exit_status(changed))
+}
+
+/// The canonical text of a flow source written in `from`, printed in `target`: what
+/// `authflow fmt` writes and what `authflow lsp` formats a buffer to.
+pub fn canonical(
+    text: &str,
+    file: crate::diagnostic::FileId,
+    from: Syntax,
+    target: Syntax,
+) -> Result<String, Vec<crate::diagnostic::Diagnostic>> {
+    let flow = crate::syntax::parse(text, file, from)?;
+    // Both syntaxes comment with `#`: keep the file's header comment, which usually says
+    // what the flow is for. Comments inside the flow are not kept.
+    let header = header_comment(text);
+    Ok(match target {
+        Syntax::Dsl => header + &print::to_dsl(&flow),
+        Syntax::Yaml => header + &print::to_yaml(&flow),
+    })
 }
 
 fn write(path: &std::path::Path, text: &str) -> Result<(), CliError> {

@@ -11,6 +11,7 @@ pub mod fmt;
 pub mod graph;
 pub mod hash_password;
 pub mod keygen;
+pub mod lsp;
 pub mod presets;
 pub mod publish;
 pub mod run;

@@ -4,7 +4,7 @@ use crate::cli::error::CliResult;
 use std::process::ExitCode;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
-enum SchemaKind {
+pub enum SchemaKind {
     Flow,
     Settings,
     Action,
@@ -21,7 +21,16 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CliResult {
-    let schema = match args.kind {
+    outln!(
+        "{}",
+        serde_json::to_string_pretty(&schema(args.kind)).unwrap_or_default()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The JSON Schema of one kind of workspace file (`authflow lsp` completes keys from it).
+pub fn schema(kind: SchemaKind) -> serde_json::Value {
+    match kind {
         SchemaKind::Flow => crate::syntax::schema::flow_schema(),
         SchemaKind::Settings => {
             serde_json::to_value(schemars::schema_for!(crate::workspace::Settings))
@@ -39,10 +48,5 @@ pub fn run(args: Args) -> CliResult {
             serde_json::to_value(schemars::schema_for!(crate::workspace::ModuleMeta))
                 .unwrap_or_default()
         }
-    };
-    outln!(
-        "{}",
-        serde_json::to_string_pretty(&schema).unwrap_or_default()
-    );
-    Ok(ExitCode::SUCCESS)
+    }
 }
