@@ -58,6 +58,11 @@ pub fn check_loaded(loaded: &load::Loaded) -> Vec<Diagnostic> {
         &loaded.flows,
         &loaded.lock,
     ));
+    diagnostics.extend(crate::streams::checks::check_all(
+        &loaded.ws,
+        &loaded.streams,
+    ));
+    crate::streams::checks::check_action_reads(&loaded.ws, &actions, &mut diagnostics);
     diagnostics.sort_by_key(|d| (d.file, d.span.start, d.code));
     diagnostics.dedup();
     diagnostics
