@@ -138,12 +138,15 @@ codes! {
     DisabledAction = "AF041", "disabled-action", Warning, "A Run Custom Action block names a disabled action: it is silently skipped at run time.";
     MissingModulePin = "AF042", "missing-module-pin", Error, "An action requires an action module it does not pin to a published version.";
     UndeclaredSecret = "AF043", "undeclared-secret", Error, "An action or module reads a secret its metadata does not declare.";
-    FetchNotAllowed = "AF044", "fetch-not-allowed", Error, "`api.fetch` to a literal URL outside the tenant's allowlist.";
+    FetchNotAllowed = "AF044", "fetch-not-allowed", Error, "`fetch` or `api.fetch` to a literal URL outside the tenant's allowlist.";
     ApiNotAllowedInTrigger = "AF045", "api-not-allowed-in-trigger", Error, "An api call that the action's trigger does not offer (event-stream actions cannot deny).";
     ActionSyntax = "AF046", "action-syntax", Error, "An action's JavaScript does not parse, or exports no handler for its trigger.";
     UnknownLogLevel = "AF047", "unknown-log-level", Warning, "`api.log` with a level other than debug, info, warn or error.";
     InvalidWorkspace = "AF050", "invalid-workspace", Error, "authflow.yaml, an action's metadata, or a module is inconsistent.";
     UnknownTestTarget = "AF060", "unknown-test-target", Error, "A test names a flow, action, block, state key or event preset that does not exist.";
+    UnknownEventType = "AF060", "unknown-event-type", Error, "A stream or an event-stream action names an event type that is not in the event-type catalogue.";
+    StreamBinding = "AF061", "stream-binding", Error, "A stream binds an action that does not exist, is a login action, or does not handle the stream's event types.";
+    EventFieldNotCarried = "AF062", "event-field-not-carried", Error, "An event-stream action reads a field its event types do not carry (event.user without a user, event.request, an unknown message member).";
     DuplicateFlowName = "AF070", "duplicate-flow-name", Error, "Two flow files declare the same flow name; releases version flows by name.";
     PublishedModuleChanged = "AF071", "published-module-changed", Error, "A module version file changed after a release published it.";
     InvalidLock = "AF072", "invalid-lock", Error, "authflow.lock is malformed or inconsistent.";

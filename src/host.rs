@@ -124,6 +124,21 @@ pub fn run_on(
     limits: &js::Limits,
     allowlist: &[String],
 ) -> ActionResult {
+    let clock_ms = request.now.saturating_mul(1000);
+    run_on_at(engine, tenant, source, request, limits, allowlist, clock_ms)
+}
+
+/// [`run_on`] with the clock in milliseconds (stream deliveries advance it by backoff delays
+/// finer than the request's seconds).
+pub fn run_on_at(
+    engine: &Engine,
+    tenant: &str,
+    source: &ActionSource,
+    request: &ActionRequest,
+    limits: &js::Limits,
+    allowlist: &[String],
+    clock_ms: i64,
+) -> ActionResult {
     let fetch = FetchPolicy {
         allow_prefixes: allowlist.to_vec(),
         responses: request
@@ -149,7 +164,7 @@ pub fn run_on(
         event: request.event,
         limits,
         fetch: &fetch,
-        clock_ms: request.now.saturating_mul(1000),
+        clock_ms,
     };
     convert(engine.run(tenant, source, input))
 }

@@ -20,6 +20,7 @@ pub mod lsp;
 pub mod release;
 pub mod run;
 pub mod span;
+pub mod streams;
 pub mod suite;
 pub mod syntax;
 pub mod workspace;

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod event;
+pub mod stream_events;
 pub mod types_dts;
 
 /// The candidate closest to `wanted` by edit distance, if it is close enough to be a likely

@@ -16,7 +16,7 @@ fn ts_type(ty: FieldType) -> &'static str {
     }
 }
 
-fn interface_name(path: &str) -> String {
+pub(crate) fn interface_name(path: &str) -> String {
     let mut name = String::from("AuthflowEvent");
     for part in path.split('.') {
         for word in part.split('_') {
@@ -125,7 +125,8 @@ pub fn declarations() -> String {
         "/** A Login flow action: `exports.handler = async (event, api) => { ... }`. */\n",
     );
     out.push_str("type AuthflowHandler = (event: AuthflowEvent, api: AuthflowApi) => Promise<void> | void;\n\n");
-    out.push_str("declare const exports: { handler?: AuthflowHandler; onExecuteEventStream?: AuthflowHandler };\n");
+    out.push_str(&super::stream_events::declarations());
+    out.push_str("declare const exports: { handler?: AuthflowHandler; onExecuteEventStream?: AuthflowStreamHandler };\n");
     out.push_str("declare function require(module: `actions:${string}`): any;\n");
     out.push_str("/** Action modules read their own secrets here. */\ndeclare const actions: { readonly secrets: Readonly<Record<string, string>> };\n");
     out

@@ -15,6 +15,8 @@ pub struct Loaded {
     pub diagnostics: Vec<Diagnostic>,
     /// The workspace's `authflow.lock` (empty without a workspace or a release).
     pub lock: crate::release::Lock,
+    /// The workspace's event streams (`streams/*.yaml`) that loaded without errors.
+    pub streams: Vec<crate::streams::Stream>,
 }
 
 /// Loads the workspace for `target` (a flow file, a workspace directory, or nothing for the
@@ -42,6 +44,7 @@ pub fn load(target: Option<&Path>, workspace_dir: Option<&Path>) -> Result<Loade
         Some(root) => Workspace::load(root, &mut diagnostics)?,
         None => Workspace::empty(),
     };
+    let streams = crate::streams::file::load(&mut ws, &mut diagnostics)?;
     let flow_paths: Vec<PathBuf> = match target {
         Some(path) if path.is_file() => vec![path.to_path_buf()],
         Some(path) if !path.exists() => {
@@ -68,6 +71,7 @@ pub fn load(target: Option<&Path>, workspace_dir: Option<&Path>) -> Result<Loade
         flows,
         diagnostics,
         lock,
+        streams,
     })
 }
 

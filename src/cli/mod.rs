@@ -26,6 +26,7 @@ pub mod load;
 pub mod published;
 pub mod render;
 pub mod simulate;
+pub mod stream_view;
 pub mod trace_view;
 
 pub use commands::check::{check_loaded, check_report};
@@ -83,6 +84,12 @@ enum Command {
     /// Run the workspace's flow tests (tests/**/*.test.yaml): one process, in parallel,
     /// with JUnit, coverage and --update.
     Test(commands::test::Args),
+    /// Event streams: deliver JSONL events to a stream's actions, or consume and publish
+    /// them through NATS JetStream.
+    Stream {
+        #[command(subcommand)]
+        command: commands::stream::Args,
+    },
     /// List the built-in event presets.
     Presets(commands::presets::Args),
     /// Hash a password (read from standard input) as an argon2id PHC string for users.yaml.
@@ -167,6 +174,7 @@ fn dispatch(command: Command, globals: &Globals) -> CliResult {
         Command::Action { command } => commands::action::run(command, globals),
         Command::Runs { command } => commands::runs::run(command, globals),
         Command::Test(args) => commands::test::run(args, globals),
+        Command::Stream { command } => commands::stream::run(command, globals),
         Command::Presets(args) => commands::presets::run(args),
         Command::HashPassword(args) => commands::hash_password::run(args),
         Command::Types(args) => commands::types::run(args),

@@ -155,6 +155,8 @@ pub fn bundle_flow(
                 flows: Vec::new(),
                 diagnostics,
                 lock: Lock::new(),
+                // A release bundle carries flows and actions, not stream files.
+                streams: Vec::new(),
             },
             plan,
         },

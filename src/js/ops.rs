@@ -97,6 +97,16 @@ impl RunRecorder {
         }
         message
     }
+
+    /// Refuses a login-only api method in an event-stream run: such a run happens after the
+    /// login's decision, so it has no step state, session or user to change.
+    fn login_only(&mut self, method: &str) -> Option<String> {
+        (self.trigger == Trigger::EventStream).then(|| {
+            self.misuse(format!(
+                "api.{method} is not available to event-stream actions: they run after the login and cannot change it"
+            ))
+        })
+    }
 }
 
 /// Returns the recorder, or `None` when no run is in progress (a script that kept a reference
@@ -178,6 +188,9 @@ pub(crate) fn op_authflow_state_set(
     let Some(recorder) = recorder(state) else {
         return NO_RUN.to_owned();
     };
+    if let Some(refused) = recorder.login_only("state.set") {
+        return refused;
+    }
     if key.is_empty() {
         return recorder.misuse("api.state.set: the key must be a non-empty string".to_owned());
     }
@@ -205,6 +218,9 @@ pub(crate) fn op_authflow_set_app_metadata(
     let Some(recorder) = recorder(state) else {
         return NO_RUN.to_owned();
     };
+    if let Some(refused) = recorder.login_only("user.setAppMetadata") {
+        return refused;
+    }
     let patch = match parse_json(&patch_json) {
         Ok(Value::Object(patch)) => patch,
         Ok(_) => {
@@ -235,6 +251,9 @@ pub(crate) fn op_authflow_set_claim(
     let Some(recorder) = recorder(state) else {
         return NO_RUN.to_owned();
     };
+    if let Some(refused) = recorder.login_only("session.setCustomClaim") {
+        return refused;
+    }
     if name.is_empty() {
         return recorder
             .misuse("api.session.setCustomClaim: the name must be a non-empty string".to_owned());

@@ -220,7 +220,8 @@ fn check_object(prefix: &str, object: &Map<String, Value>, errors: &mut Vec<Even
     }
 }
 
-fn describe(ty: FieldType) -> &'static str {
+/// "a string", "an object", ...: a field type in error messages.
+pub fn describe(ty: FieldType) -> &'static str {
     match ty {
         FieldType::String => "a string",
         FieldType::Number => "a number",
@@ -230,7 +231,8 @@ fn describe(ty: FieldType) -> &'static str {
     }
 }
 
-fn json_kind(value: &Value) -> &'static str {
+/// What a JSON value is, in error messages.
+pub fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

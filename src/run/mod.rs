@@ -205,6 +205,7 @@ impl<'p> Simulator<'p> {
             session_token: state.session_token,
             authentication,
             elapsed_us: started.elapsed().as_micros() as u64,
+            events: Vec::new(),
         }
     }
 }

@@ -91,4 +91,49 @@ pub struct Trace {
     pub session_token: Option<String>,
     pub authentication: Value,
     pub elapsed_us: u64,
+    /// The events the run emitted to event streams and their deliveries. Deliveries happen
+    /// after the decision: `elapsed_us` above never includes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<EmittedEvent>,
+}
+
+/// One event a flow run emitted (a CloudEvents 1.0 envelope), and where it went.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EmittedEvent {
+    pub message: Value,
+    /// The streams subscribed to its type.
+    pub streams: Vec<String>,
+    pub deliveries: Vec<DeliveryTrace>,
+}
+
+/// How one delivery attempt of an event to an event-stream action ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryOutcome {
+    Delivered,
+    Failed,
+    /// The action is disabled: nothing ran.
+    Skipped,
+}
+
+/// One attempt to deliver an event to one action of one stream.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryTrace {
+    pub stream: String,
+    pub action: String,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    pub outcome: DeliveryOutcome,
+    /// The backoff waited before this attempt (0 for the first).
+    pub delay_ms: u64,
+    /// The clock the action saw, RFC 3339.
+    pub at: String,
+    /// Measured run time; absent under a simulated clock, whose output is deterministic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed_us: Option<u64>,
+    pub logs: Vec<LogEntry>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fetches: Vec<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
 }

@@ -298,6 +298,7 @@ fn action_alone(case: &Case, slug: &str, actions: &CaseActions) -> Trace {
         app_metadata,
         session_token: None,
         authentication: case.sim.event["authentication"].clone(),
+        events: Vec::new(),
         elapsed_us: started.elapsed().as_micros() as u64,
     }
 }

@@ -4,13 +4,13 @@
 use super::RuleDoc;
 use crate::catalog::api::{self, Trigger};
 use crate::check::{Context, at};
-use crate::diagnostic::{Code, Diagnostic, FileId, Severity};
-use crate::jsfacts::{ActionFacts, FetchCallee, HandlerKind, SecretSource};
+use crate::diagnostic::{Code, Diagnostic, FileId};
+use crate::jsfacts::{ActionFacts, HandlerKind, SecretSource};
 use crate::workspace::Workspace;
 use std::collections::BTreeMap;
 
 pub const DOC: RuleDoc = RuleDoc {
-    what: "In flows: Run Custom Action blocks naming an action the workspace lacks (AF040), or a disabled one (AF041, skipped at run time). In every action and module: JavaScript that does not parse or exports no handler for its trigger (AF046), `require('actions:<name>')` without a pin to a published version (AF042), secrets read but not declared (AF043), `api.fetch` to a literal URL outside `fetch_allowlist` (AF044), api calls the trigger does not offer, such as `api.deny` in an event-stream action (AF045), and `api.log` levels other than debug/info/warn/error (AF047).",
+    what: "In flows: Run Custom Action blocks naming an action the workspace lacks (AF040), or a disabled one (AF041, skipped at run time). In every action and module: JavaScript that does not parse or exports no handler for its trigger (AF046), `require('actions:<name>')` without a pin to a published version (AF042), secrets read but not declared (AF043), `fetch` or `api.fetch` to a literal URL outside `fetch_allowlist` (AF044), api calls the trigger does not offer, such as `api.deny` in an event-stream action (AF045), and `api.log` levels other than debug/info/warn/error (AF047).",
     why: "Each of these is a console misconfiguration that only shows in production: a disabled action silently does nothing, an unpinned module upgrades under you, an undeclared secret reads undefined.",
     example: "# actions/tor-check.yaml\nname: tor-check\nenabled: true\nsecrets: []          # AF043 if tor-check.js reads event.secrets.IPINFO_TOKEN\nmodules: {}          # AF042 if it requires 'actions:logger'",
 };
@@ -284,18 +284,9 @@ fn check_source(
         }
     }
     for fetch in &facts.fetch_urls {
-        if fetch.callee == FetchCallee::Global && secret_source == SecretSource::EventSecrets {
-            out.push(
-                Diagnostic::new(
-                    Code::FetchNotAllowed,
-                    file,
-                    fetch.span,
-                    "actions reach the network only through `api.fetch`",
-                )
-                .severity(Severity::Warning)
-                .help("use `api.fetch(url, init)`, which the allowlist governs"),
-            );
-        }
+        // Global `fetch` and `api.fetch` are the same function under the same allowlist in
+        // both triggers (the reference's examples use the global one), so both are checked
+        // alike and neither is preferred.
         // A literal URL must start with an allowed prefix; a template's static prefix is
         // reported only when no allowed prefix can still match whatever follows it.
         let allowlist = &ws.settings.fetch_allowlist;

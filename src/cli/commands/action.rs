@@ -37,17 +37,28 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
             "the workspace has no action `{slug}`{hint}"
         )));
     };
-    let (name, sim) = simulate::load_event(&event)?;
     let runner =
         crate::host::JsActions::new(&loaded.ws, [slug.as_str()]).map_err(CliError::usage)?;
+    // An event-stream action receives a stream message, not a login event.
+    let (name, event, now, fetch) =
+        if action.meta.trigger == crate::catalog::api::Trigger::EventStream {
+            let test = stream_test_event(&event, &loaded.ws.settings.tenant.id)?;
+            let body = test
+                .message
+                .action_event("action-test", &loaded.ws.settings.tenant);
+            (event.clone(), body, test.message.time, test.fetch)
+        } else {
+            let (name, sim) = simulate::load_event(&event)?;
+            (name, sim.event, sim.now, sim.fetch)
+        };
     let started = std::time::Instant::now();
     let result = crate::run::ActionRunner::run_action(
         &runner,
         crate::run::ActionRequest {
             slug: &slug,
-            event: &sim.event,
-            now: sim.now,
-            fetch: &sim.fetch,
+            event: &event,
+            now,
+            fetch: &fetch,
         },
     );
     let report = trace_view::ActionReport {
@@ -59,4 +70,25 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
     };
     out!("{}", report.render(format));
     Ok(exit_status(result.failure.is_some()))
+}
+
+/// Reads an event-stream action's event file: `{"message": ..., "fetch": ...}`.
+fn stream_test_event(
+    spec: &str,
+    tenant: &str,
+) -> Result<crate::streams::message::TestEvent, CliError> {
+    let text = std::fs::read_to_string(spec).map_err(|e| {
+        CliError::Usage(format!(
+            "{spec}: {e} (an event-stream action is tested with an event file holding `message`)"
+        ))
+    })?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| CliError::Usage(format!("{spec}: not JSON: {e}")))?;
+    crate::streams::message::test_event(value, tenant).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+        CliError::Usage(format!(
+            "{spec}: the event does not follow the event-type catalogue:\n{}",
+            lines.join("\n")
+        ))
+    })
 }

@@ -66,6 +66,11 @@ pub fn check_loaded_with(
         &loaded.flows,
         &loaded.lock,
     ));
+    diagnostics.extend(crate::streams::checks::check_all(
+        &loaded.ws,
+        &loaded.streams,
+    ));
+    crate::streams::checks::check_action_reads(&loaded.ws, &actions, &mut diagnostics);
     diagnostics.sort_by_key(|d| (d.file, d.span.start, d.code));
     diagnostics.dedup();
     diagnostics

@@ -18,6 +18,7 @@ pub mod run;
 pub mod runs;
 pub mod schema;
 pub mod status;
+pub mod stream;
 pub mod test;
 pub mod types;
 pub mod verify;

@@ -75,8 +75,13 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
     let (name, sim) = simulate::load_event(&args.event)?;
     let engine =
         crate::host::runner_for(&compiled.loaded.ws, &compiled.plan).map_err(CliError::usage)?;
-    let trace = simulate::simulate(&compiled, &name, &sim, engine.as_ref())?;
+    let mut trace = simulate::simulate(&compiled, &name, &sim, engine.as_ref())?;
+    // Event streams receive the run's events after the decision, outside its elapsed time.
+    crate::cli::stream_view::deliver_after_run(&compiled, &sim, &mut trace)?;
     out!("{}", trace_view::trace(&trace, args.format));
+    if args.format == TraceFormat::Human {
+        out!("{}", crate::cli::stream_view::emitted(&trace.events));
+    }
     if !args.no_store {
         match simulate::store_run(&runs_dir, &trace) {
             Ok(path) if args.format == TraceFormat::Human => {

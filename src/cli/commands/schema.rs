@@ -12,6 +12,10 @@ pub enum SchemaKind {
     /// A test file, `tests/**/*.test.yaml`.
     Test,
     Lock,
+    /// `streams/<name>.yaml`.
+    Stream,
+    /// One stream event (a JSONL line of `stream run`, a NATS message).
+    StreamEvent,
 }
 
 #[derive(clap::Args)]
@@ -48,5 +52,10 @@ pub fn schema(kind: SchemaKind) -> serde_json::Value {
             serde_json::to_value(schemars::schema_for!(crate::workspace::ModuleMeta))
                 .unwrap_or_default()
         }
+        SchemaKind::Stream => {
+            serde_json::to_value(schemars::schema_for!(crate::streams::StreamSpec))
+                .unwrap_or_default()
+        }
+        SchemaKind::StreamEvent => crate::streams::schema::event_schema(),
     }
 }
