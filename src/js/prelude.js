@@ -36,11 +36,12 @@
   const ArrayIsArray = Array.isArray;
   const ArrayPrototypePush = Array.prototype.push;
   const ArrayPrototypePop = Array.prototype.pop;
-  const ArrayPrototypeJoin = Array.prototype.join;
   const StringCtor = String;
   const StringPrototypeStartsWith = String.prototype.startsWith;
   const StringPrototypeSlice = String.prototype.slice;
   const StringPrototypeToLowerCase = String.prototype.toLowerCase;
+  const StringPrototypeCharCodeAt = String.prototype.charCodeAt;
+  const MathImul = Math.imul;
   const RegExpPrototypeTest = RegExp.prototype.test;
   const MapCtor = Map;
   const MapPrototypeGet = Map.prototype.get;
@@ -71,6 +72,9 @@
     'Deno', '__bootstrap', '__infra', 'eval', 'WebAssembly', 'ShadowRealm', 'SharedArrayBuffer',
     'Atomics', 'performance', 'gc', 'setTimeout', 'setInterval', 'setImmediate',
     'clearTimeout', 'clearInterval', 'process', 'require', 'module', 'exports',
+    // Both depend on when the collector runs (runs are deterministic), and finalisation
+    // callbacks would run as jobs outside the handler's call.
+    'FinalizationRegistry', 'WeakRef',
   ];
   const ownNames = ObjectGetOwnPropertyNames(global);
   for (let i = 0; i < ownNames.length; i++) {
@@ -228,20 +232,94 @@
     if (result !== '') throw new ErrorCtor(result);
   };
 
+  // Every string handed to an op is cut to the run's text cap (which the engine sets above
+  // every budget and bound), so a script cannot make the engine copy more than that out of its
+  // heap; a cut string is over its budget and is refused, never kept.
+  let textCap = 0;
+  const capText = (text) => (text.length > textCap
+    ? ReflectApply(StringPrototypeSlice, text, [0, textCap + 1])
+    : text);
+  const utf8Length = (text) => {
+    let bytes = 0;
+    for (let i = 0; i < text.length; i++) {
+      const unit = ReflectApply(StringPrototypeCharCodeAt, text, [i]);
+      if (unit < 0x80) bytes += 1;
+      else if (unit < 0x800) bytes += 2;
+      else if (unit >= 0xd800 && unit < 0xdc00) { bytes += 4; i++; }
+      else bytes += 3;
+    }
+    return bytes;
+  };
+
+  // Reads a property the caller put on its own object, never one inherited from a prototype
+  // another script could have replaced.
+  const ownValue = (object, key) => (ObjectHasOwn(object, key) ? object[key] : undefined);
+
+  // --- Math.random ----------------------------------------------------------------------------
+
+  // Runs are deterministic: Math.random is sfc32 seeded per run by the engine from the run's
+  // event and clock, so the same inputs draw the same numbers in any runtime, warm or cold.
+  let randomA = 0;
+  let randomB = 0;
+  let randomC = 0;
+  let randomD = 0;
+  const nextRandom32 = () => {
+    const t = (((randomA + randomB) | 0) + randomD) | 0;
+    randomD = (randomD + 1) | 0;
+    randomA = randomB ^ (randomB >>> 9);
+    randomB = (randomC + (randomC << 3)) | 0;
+    randomC = (randomC << 21) | (randomC >>> 11);
+    randomC = (randomC + t) | 0;
+    return t >>> 0;
+  };
+  const seedRandom = (high, low) => {
+    randomA = high | 0;
+    randomB = low | 0;
+    randomC = MathImul(high ^ 0x9e3779b9, 0x85ebca6b) | 0;
+    randomD = 1;
+    for (let i = 0; i < 12; i++) nextRandom32();
+  };
+  ObjectDefineProperty(Math, 'random', {
+    value: function random() {
+      // 53 random bits: 27 from one draw, 26 from the next.
+      return ((nextRandom32() >>> 5) * 67108864 + (nextRandom32() >>> 6)) / 9007199254740992;
+    },
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+
   // --- The api --------------------------------------------------------------------------------
 
+  // Modules reach this through a binding of their own and the read-only global, so an action
+  // cannot wrap it to watch a module's requests; it reads only own properties of what it is
+  // given and answers with prototype-less objects, so hooks on Object.prototype (a `then`, a
+  // `method` getter) never see a module's request or response either.
   const fetchImpl = async function fetch(resource, init) {
     let url;
+    const isObject = resource !== null && typeof resource === 'object';
     if (typeof resource === 'string') url = resource;
-    else if (resource !== null && typeof resource === 'object' && typeof resource.url === 'string') url = resource.url;
+    else if (isObject && typeof ownValue(resource, 'url') === 'string') url = ownValue(resource, 'url');
     else url = StringCtor(resource);
     let method;
     let requestBody;
+    let bodyBytes;
     if (init !== null && typeof init === 'object') {
-      if (init.method !== undefined) method = StringCtor(init.method);
-      if (init.body !== undefined && init.body !== null) requestBody = StringCtor(init.body);
+      const givenMethod = ownValue(init, 'method');
+      const givenBody = ownValue(init, 'body');
+      if (givenMethod !== undefined) method = capText(StringCtor(givenMethod));
+      if (givenBody !== undefined && givenBody !== null) {
+        requestBody = StringCtor(givenBody);
+        if (requestBody.length > textCap) {
+          bodyBytes = utf8Length(requestBody);
+          requestBody = capText(requestBody);
+        }
+      }
     }
-    const answer = JSONParse(opFetch(url, JSONStringify({ method, body: requestBody })));
+    const answer = JSONParse(opFetch(
+      capText(url),
+      JSONStringify({ __proto__: null, method, body: requestBody, body_bytes: bodyBytes }),
+    ));
     if (ObjectHasOwn(answer, 'error')) throw new TypeErrorCtor(answer.error);
     const status = answer.status;
     const body = answer.body;
@@ -258,11 +336,13 @@
       ReflectApply(StringPrototypeToLowerCase, StringCtor(name), []),
     ]);
     return ObjectFreeze({
+      __proto__: null,
       url,
       status,
       ok: status >= 200 && status < 300,
       statusText: '',
       headers: ObjectFreeze({
+        __proto__: null,
         get: (name) => {
           const value = lookup(name);
           return value === undefined ? null : value;
@@ -275,26 +355,31 @@
   };
 
   const log = (level, message) => {
-    check(opLog(StringCtor(level), formatValue(message)));
+    check(opLog(capText(StringCtor(level)), capText(formatValue(message))));
   };
 
+  // The line is built by concatenation: an array would let setters on Array.prototype see
+  // the parts.
   const consoleLine = (level) => function (...args) {
-    const parts = [];
-    for (let i = 0; i < args.length; i++) ReflectApply(ArrayPrototypePush, parts, [formatValue(args[i])]);
-    check(opLog(level, ReflectApply(ArrayPrototypeJoin, parts, [' '])));
+    let line = '';
+    for (let i = 0; i < args.length; i++) {
+      line = i === 0 ? formatValue(args[i]) : `${line} ${formatValue(args[i])}`;
+      if (line.length > textCap) break;
+    }
+    check(opLog(level, capText(line)));
   };
-  ObjectDefineProperty(global, 'console', {
-    value: ObjectFreeze({
-      log: consoleLine('info'),
-      info: consoleLine('info'),
-      debug: consoleLine('debug'),
-      warn: consoleLine('warn'),
-      error: consoleLine('error'),
-    }),
-    writable: true,
-    configurable: true,
+  const consoleObject = ObjectFreeze({
+    __proto__: null,
+    log: consoleLine('info'),
+    info: consoleLine('info'),
+    debug: consoleLine('debug'),
+    warn: consoleLine('warn'),
+    error: consoleLine('error'),
   });
-  ObjectDefineProperty(global, 'fetch', { value: fetchImpl, writable: true, configurable: true });
+  // `fetch` and `console` are the engine's own bindings: read-only, so no script can put a
+  // wrapper between a module and them.
+  ObjectDefineProperty(global, 'console', { value: consoleObject, writable: false, configurable: false });
+  ObjectDefineProperty(global, 'fetch', { value: fetchImpl, writable: false, configurable: false });
 
   // Builds the run's frozen event; `user.app_metadata` is a getter over the merged view so
   // patches made by `api.user.setAppMetadata` are visible at once.
@@ -315,18 +400,18 @@
 
   const buildApi = (metadata) => deepFreeze({
     deny(reason) {
-      check(opDeny(formatValue(reason)));
+      check(opDeny(capText(formatValue(reason))));
     },
     log,
     state: {
       set(key, value) {
-        check(opStateSet(typeof key === 'string' ? key : '', toJsonText(value)));
+        check(opStateSet(typeof key === 'string' ? capText(key) : '', capText(toJsonText(value))));
       },
     },
     user: {
       setAppMetadata(patch) {
         const text = isPlainObject(patch) ? toJsonText(patch) : 'null';
-        check(opSetAppMetadata(text));
+        check(opSetAppMetadata(capText(text)));
         const merged = defineAll({}, metadata.view);
         const parsed = JSONParse(text);
         const keys = ObjectKeys(parsed);
@@ -341,7 +426,7 @@
     },
     session: {
       setCustomClaim(name, value) {
-        check(opSetClaim(typeof name === 'string' ? name : '', toJsonText(value)));
+        check(opSetClaim(typeof name === 'string' ? capText(name) : '', capText(toJsonText(value))));
       },
     },
     fetch: fetchImpl,
@@ -369,7 +454,9 @@
     const module = { exports: {} };
     entry.module = module;
     try {
-      ReflectApply(entry.factory, undefined, [module.exports, requireModule, module, entry.actions]);
+      ReflectApply(entry.factory, undefined, [
+        module.exports, requireModule, module, entry.actions, fetchImpl, consoleObject,
+      ]);
     } catch (error) {
       entry.module = null;
       throw error;
@@ -384,7 +471,7 @@
       ReflectApply(MapPrototypeSet, moduleEntries, [StringCtor(name), {
         factory,
         module: null,
-        actions: deepFreeze({ secrets: defineAll({}, secrets) }),
+        actions: deepFreeze({ __proto__: null, secrets: defineAll({ __proto__: null }, secrets) }),
       }]);
     }
   };
@@ -466,6 +553,8 @@
   return async function runAction() {
     const input = JSONParse(opInput());
     clockMs = input.clock_ms;
+    textCap = input.text_cap;
+    seedRandom(input.seed[0], input.seed[1]);
     metadata.view = emptyView;
     const event = buildEvent(input.event, metadata);
     let report;
@@ -474,6 +563,6 @@
     } catch (error) {
       report = describe('rejected', error);
     }
-    opFinish(report.kind, report.message, report.stack);
+    opFinish(report.kind, capText(report.message), capText(report.stack));
   };
 })(globalThis);
