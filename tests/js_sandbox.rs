@@ -1246,3 +1246,58 @@ fn no_budget_can_abort_the_engine() {
         .copied();
     assert_eq!(range.map(|r| (r.min, r.max)), Some((8 << 20, 4 << 30)));
 }
+
+#[test]
+fn long_string_searches_and_sorts_give_the_native_results() {
+    // Sizes past the point where the engine drives the search or sort from script in short
+    // native steps (so a termination can stop it); the answers must be the native ones (the
+    // expected values are Node's for the same script).
+    let limits = Limits {
+        cpu_ms: 30_000,
+        wall_ms: 120_000,
+        ..tight_limits()
+    };
+    let code = r#"exports.handler = async (event, api) => {
+const h = 'ab'.repeat(2e5) + 'xyz' + 'ab'.repeat(10);
+const n = 'ab'.repeat(200) + 'x';
+api.state.set('search', [h.indexOf(n), h.lastIndexOf(n), h.includes(n), h.indexOf(n, 1e9),
+  h.lastIndexOf(n, -5), h.indexOf(n, 399601), h.lastIndexOf(n, 399599), new String(h).indexOf(n)]);
+api.state.set('split', [h.split(n).map((p) => p.length), h.split(n, 1).length, h.split(n, 0).length]);
+api.state.set('replace', [h.replace(n, '[$&|$`|$$|$1]').length, h.replace(n, (m, at, all) => `${m.length}@${at}/${all.length}`).slice(399600, 399620),
+  h.replaceAll(n, 'R').length, (h + n).replaceAll(n, () => 'R').slice(-3)]);
+api.state.set('lengths', [String.prototype.indexOf.length, String.prototype.split.length, Array.prototype.sort.length]);
+const numbers = Array.from({ length: 20000 }, (_, i) => 20000 - i);
+api.state.set('sort', [numbers.slice().sort().slice(0, 4), numbers.slice().sort((a, b) => a - b).slice(0, 2),
+  [...new Float64Array(Array.from({ length: 20000 }, (_, i) => [NaN, -0, 0, 3, -1][i % 5])).sort()].slice(3998, 4003).map((x) => Object.is(x, -0) ? '-0' : String(x)),
+  Array.from({ length: 20000 }, (_, i) => (i % 3 === 0 ? undefined : String(i % 7))).sort().slice(13330, 13336)]);
+try { h.includes(/x/); api.state.set('regexp', 'accepted'); } catch (e) { api.state.set('regexp', e.constructor.name); }
+};"#;
+    let outcome = run_with(
+        "tenant-a",
+        &action("guarded-natives", code),
+        &us_user(),
+        &limits,
+        &FetchPolicy::default(),
+    );
+    assert_ok(&outcome);
+    assert_eq!(
+        state(&outcome, "search"),
+        Some(json!([399600, 399600, true, -1, -1, -1, -1, 399600]))
+    );
+    assert_eq!(state(&outcome, "split"), Some(json!([[399600, 22], 1, 0])));
+    assert_eq!(
+        state(&outcome, "replace"),
+        Some(json!([799631, "401@399600/400023yza", 399623, "abR"]))
+    );
+    assert_eq!(state(&outcome, "lengths"), Some(json!([1, 2, 1])));
+    assert_eq!(
+        state(&outcome, "sort"),
+        Some(json!([
+            [1, 10, 100, 1000],
+            [1, 2],
+            ["-1", "-1", "-0", "-0", "-0"],
+            ["6", "6", "6", null, null, null]
+        ]))
+    );
+    assert_eq!(state(&outcome, "regexp"), Some(json!("TypeError")));
+}

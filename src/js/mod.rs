@@ -38,9 +38,16 @@
 //!   (`redact.rs`). A script that transforms a secret (reverses it, encodes it) defeats this.
 //! - Every budget is clamped into its documented range (`limits.rs`); the heap budget caps
 //!   native built-ins too (`heap.rs`); everything handed back is bounded.
-//! - A run stopped for time whose thread does not answer within the grace period (a queue of
-//!   jobs that outlives termination, native code) is abandoned, and its thread parks for good
-//!   at its next interrupt check: it never runs tenant code again.
+//! - Native built-ins that do long work in one call (QuickJS's naive string search in
+//!   `indexOf`, `lastIndexOf`, `includes`, `split`, `replace`, `replaceAll`; sorts without a
+//!   comparator) are driven from script in short native steps past a size, so a termination
+//!   stops them; results are the native ones. Other built-ins do work linear in their input,
+//!   which the heap budget bounds.
+//! - A run stopped for time keeps being terminated (deno_core cancels a termination while it
+//!   converts an exception); if its thread still does not answer within the grace period (a
+//!   queue of jobs that outlives termination), the runtime is abandoned and its thread parks
+//!   for good at its next interrupt check: it never runs tenant code again. Its memory stays
+//!   reserved until the process exits.
 
 mod cpu_clock;
 mod engine;

@@ -43,6 +43,22 @@
   const StringPrototypeCharCodeAt = String.prototype.charCodeAt;
   const MathImul = Math.imul;
   const RegExpPrototypeTest = RegExp.prototype.test;
+  const RegExpPrototype = RegExp.prototype;
+  const RegExpPrototypeSourceGetter = ObjectGetOwnPropertyDescriptor(RegExp.prototype, 'source').get;
+  const StringPrototype = String.prototype;
+  const StringPrototypeIndexOf = String.prototype.indexOf;
+  const StringPrototypeLastIndexOf = String.prototype.lastIndexOf;
+  const StringPrototypeIncludes = String.prototype.includes;
+  const StringPrototypeSplit = String.prototype.split;
+  const StringPrototypeReplace = String.prototype.replace;
+  const StringPrototypeReplaceAll = String.prototype.replaceAll;
+  const ArrayPrototype = Array.prototype;
+  const TypedArrayPrototype = ObjectGetPrototypeOf(Uint8Array.prototype);
+  const TypedArrayPrototypeLengthGetter = ObjectGetOwnPropertyDescriptor(TypedArrayPrototype, 'length').get;
+  const SymbolMatch = Symbol.match;
+  const SymbolSplit = Symbol.split;
+  const SymbolReplace = Symbol.replace;
+  const MathTrunc = Math.trunc;
   const MapCtor = Map;
   const MapPrototypeGet = Map.prototype.get;
   const MapPrototypeSet = Map.prototype.set;
@@ -254,6 +270,230 @@
   // Reads a property the caller put on its own object, never one inherited from a prototype
   // another script could have replaced.
   const ownValue = (object, key) => (ObjectHasOwn(object, key) ? object[key] : undefined);
+
+  // --- Native built-ins that would not see a termination -------------------------------------
+
+  // A termination reaches a script at its next loop or call, but a single native call runs to
+  // its end: QuickJS searches strings naively (time proportional to both lengths) and sorts
+  // without checking. Past a size where the native call could take long, the same operations
+  // run as short native steps driven from script, which a termination stops between steps.
+  // Results, including the order of conversions and errors, are the native ones.
+  const SEARCH_COST = 1 << 24;
+  const SORT_NATIVE_MAX = 1 << 14;
+  const costly = (length, searchLength) => searchLength > 1 && length >= searchLength
+    && (length - searchLength + 1) * searchLength > SEARCH_COST;
+  const toIntegerOrInfinity = (value) => {
+    const number = +value;
+    if (number !== number) return 0;
+    return MathTrunc(number);
+  };
+  const clamp = (value, low, high) => (value < low ? low : value > high ? high : value);
+  // The first index >= from where `search` occurs in `text`: native single-character
+  // searches find candidates, native startsWith checks each.
+  const indexFrom = (text, search, from) => {
+    const first = ReflectApply(StringPrototypeSlice, search, [0, 1]);
+    const last = text.length - search.length;
+    for (let i = from; i <= last; i++) {
+      i = ReflectApply(StringPrototypeIndexOf, text, [first, i]);
+      if (i < 0 || i > last) return -1;
+      if (ReflectApply(StringPrototypeStartsWith, text, [search, i])) return i;
+    }
+    return -1;
+  };
+  const lastIndexFrom = (text, search, from) => {
+    const first = ReflectApply(StringPrototypeSlice, search, [0, 1]);
+    for (let i = clamp(from, 0, text.length - search.length); i >= 0; i--) {
+      i = ReflectApply(StringPrototypeLastIndexOf, text, [first, i]);
+      if (i < 0) return -1;
+      if (ReflectApply(StringPrototypeStartsWith, text, [search, i])) return i;
+    }
+    return -1;
+  };
+  const isRegExp = (value) => {
+    if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
+    const matcher = value[SymbolMatch];
+    if (matcher !== undefined) return !!matcher;
+    try {
+      ReflectApply(RegExpPrototypeSourceGetter, value, []);
+      return value !== RegExpPrototype;
+    } catch (_) {
+      return false;
+    }
+  };
+  const requireCoercible = (value, name) => {
+    if (value === null || value === undefined) {
+      throw new TypeErrorCtor(`String.prototype.${name} called on null or undefined`);
+    }
+  };
+  // GetSubstitution for a match without captures.
+  const substitution = (matched, text, position, replacement) => {
+    if (ReflectApply(StringPrototypeIndexOf, replacement, ['$']) < 0) return replacement;
+    let result = '';
+    for (let i = 0; i < replacement.length; i++) {
+      const c = replacement[i];
+      const next = replacement[i + 1];
+      if (c !== '$' || next === undefined) result += c;
+      else if (next === '$') { result += '$'; i++; }
+      else if (next === '&') { result += matched; i++; }
+      else if (next === '`') { result += ReflectApply(StringPrototypeSlice, text, [0, position]); i++; }
+      else if (next === "'") { result += ReflectApply(StringPrototypeSlice, text, [position + matched.length]); i++; }
+      else result += c;
+    }
+    return result;
+  };
+  const replaceAt = (text, search, positions, replaceValue) => {
+    const functional = typeof replaceValue === 'function';
+    const replacement = functional ? undefined : StringCtor(replaceValue);
+    let result = '';
+    let end = 0;
+    for (let k = 0; k < positions.length; k++) {
+      const position = positions[k];
+      const piece = functional
+        ? StringCtor(ReflectApply(replaceValue, undefined, [search, position, text]))
+        : substitution(search, text, position, replacement);
+      result += ReflectApply(StringPrototypeSlice, text, [end, position]) + piece;
+      end = position + search.length;
+    }
+    return result + ReflectApply(StringPrototypeSlice, text, [end]);
+  };
+  const guard = (prototype, name, replacement, length) => {
+    ObjectDefineProperty(replacement, 'length', { value: length, configurable: true });
+    ObjectDefineProperty(prototype, name, {
+      value: replacement, writable: true, enumerable: false, configurable: true,
+    });
+  };
+  guard(StringPrototype, 'indexOf', function indexOf(searchString, position) {
+    requireCoercible(this, 'indexOf');
+    const text = StringCtor(this);
+    const search = StringCtor(searchString);
+    if (!costly(text.length, search.length)) return ReflectApply(StringPrototypeIndexOf, text, [search, position]);
+    return indexFrom(text, search, clamp(toIntegerOrInfinity(position), 0, text.length));
+  }, 1);
+  guard(StringPrototype, 'lastIndexOf', function lastIndexOf(searchString, position) {
+    requireCoercible(this, 'lastIndexOf');
+    const text = StringCtor(this);
+    const search = StringCtor(searchString);
+    if (!costly(text.length, search.length)) return ReflectApply(StringPrototypeLastIndexOf, text, [search, position]);
+    const number = +position;
+    const start = number !== number ? text.length : toIntegerOrInfinity(number);
+    return lastIndexFrom(text, search, clamp(start, 0, text.length));
+  }, 1);
+  guard(StringPrototype, 'includes', function includes(searchString, position) {
+    requireCoercible(this, 'includes');
+    const text = StringCtor(this);
+    if (isRegExp(searchString)) return ReflectApply(StringPrototypeIncludes, text, [searchString, position]);
+    const search = StringCtor(searchString);
+    if (!costly(text.length, search.length)) return ReflectApply(StringPrototypeIncludes, text, [search, position]);
+    return indexFrom(text, search, clamp(toIntegerOrInfinity(position), 0, text.length)) >= 0;
+  }, 1);
+  guard(StringPrototype, 'split', function split(separator, limit) {
+    requireCoercible(this, 'split');
+    if (separator !== undefined && separator !== null) {
+      const splitter = separator[SymbolSplit];
+      if (splitter !== undefined && splitter !== null) return ReflectApply(splitter, separator, [this, limit]);
+    }
+    const text = StringCtor(this);
+    const lim = limit === undefined ? 4294967295 : limit >>> 0;
+    const search = StringCtor(separator);
+    if (!costly(text.length, search.length)) return ReflectApply(StringPrototypeSplit, text, [search, lim]);
+    const parts = [];
+    if (lim === 0) return parts;
+    let start = 0;
+    for (;;) {
+      const found = indexFrom(text, search, start);
+      if (found < 0) break;
+      ObjectDefineProperty(parts, parts.length, {
+        value: ReflectApply(StringPrototypeSlice, text, [start, found]),
+        writable: true, enumerable: true, configurable: true,
+      });
+      if (parts.length === lim) return parts;
+      start = found + search.length;
+    }
+    ObjectDefineProperty(parts, parts.length, {
+      value: ReflectApply(StringPrototypeSlice, text, [start]),
+      writable: true, enumerable: true, configurable: true,
+    });
+    return parts;
+  }, 2);
+  guard(StringPrototype, 'replace', function replace(searchValue, replaceValue) {
+    requireCoercible(this, 'replace');
+    if (searchValue !== undefined && searchValue !== null) {
+      const replacer = searchValue[SymbolReplace];
+      if (replacer !== undefined && replacer !== null) return ReflectApply(replacer, searchValue, [this, replaceValue]);
+    }
+    const text = StringCtor(this);
+    const search = StringCtor(searchValue);
+    if (!costly(text.length, search.length)) return ReflectApply(StringPrototypeReplace, text, [search, replaceValue]);
+    const replaceWith = typeof replaceValue === 'function' ? replaceValue : StringCtor(replaceValue);
+    const position = indexFrom(text, search, 0);
+    if (position < 0) return text;
+    return replaceAt(text, search, [position], replaceWith);
+  }, 2);
+  guard(StringPrototype, 'replaceAll', function replaceAll(searchValue, replaceValue) {
+    requireCoercible(this, 'replaceAll');
+    if (searchValue !== undefined && searchValue !== null) {
+      if (isRegExp(searchValue)) return ReflectApply(StringPrototypeReplaceAll, this, [searchValue, replaceValue]);
+      const replacer = searchValue[SymbolReplace];
+      if (replacer !== undefined && replacer !== null) return ReflectApply(replacer, searchValue, [this, replaceValue]);
+    }
+    const text = StringCtor(this);
+    const search = StringCtor(searchValue);
+    if (!costly(text.length, search.length)) return ReflectApply(StringPrototypeReplaceAll, text, [search, replaceValue]);
+    const replaceWith = typeof replaceValue === 'function' ? replaceValue : StringCtor(replaceValue);
+    const positions = { __proto__: null, length: 0 };
+    for (let position = indexFrom(text, search, 0); position >= 0;
+      position = indexFrom(text, search, position + search.length)) {
+      positions[positions.length++] = position;
+    }
+    return replaceAt(text, search, positions, replaceWith);
+  }, 2);
+
+  // Sorting without a comparator is one native call; past SORT_NATIVE_MAX elements the same
+  // order comes from a comparator, whose calls a termination can stop.
+  const compareAsStrings = (x, y) => {
+    const a = StringCtor(x);
+    const b = StringCtor(y);
+    return a < b ? -1 : b < a ? 1 : 0;
+  };
+  const compareNumbers = (x, y) => {
+    if (x < y) return -1;
+    if (x > y) return 1;
+    if (typeof x !== 'number') return 0;
+    if (x !== x) return y !== y ? 0 : 1;
+    if (y !== y) return -1;
+    if (x === 0 && y === 0) {
+      const xNegative = 1 / x < 0;
+      const yNegative = 1 / y < 0;
+      return xNegative === yNegative ? 0 : xNegative ? -1 : 1;
+    }
+    return 0;
+  };
+  const guardSort = (prototype, name, native, compareDefault, lengthOf) => {
+    guard(prototype, name, {
+      [name](comparefn) {
+        if (comparefn === undefined && lengthOf(this) > SORT_NATIVE_MAX) {
+          return ReflectApply(native, this, [compareDefault]);
+        }
+        return ReflectApply(native, this, [comparefn]);
+      },
+    }[name], 1);
+  };
+  const arrayLength = (value) => (value !== null && value !== undefined ? value.length : 0);
+  const typedArrayLength = (value) => {
+    try {
+      return ReflectApply(TypedArrayPrototypeLengthGetter, value, []);
+    } catch (_) {
+      return 0;
+    }
+  };
+  guardSort(ArrayPrototype, 'sort', ArrayPrototype.sort, compareAsStrings, arrayLength);
+  guardSort(TypedArrayPrototype, 'sort', TypedArrayPrototype.sort, compareNumbers, typedArrayLength);
+  if (typeof ArrayPrototype.toSorted === 'function') {
+    guardSort(ArrayPrototype, 'toSorted', ArrayPrototype.toSorted, compareAsStrings, arrayLength);
+  }
+  if (typeof TypedArrayPrototype.toSorted === 'function') {
+    guardSort(TypedArrayPrototype, 'toSorted', TypedArrayPrototype.toSorted, compareNumbers, typedArrayLength);
+  }
 
   // --- Math.random ----------------------------------------------------------------------------
 

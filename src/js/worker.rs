@@ -227,6 +227,9 @@ impl WorkerState {
         })
         .map_err(|error| error.to_string())?;
         let heap = HeapLimit::install(&mut runtime, heap_bytes);
+        runtime
+            .v8_isolate()
+            .set_prepare_stack_trace_callback(stack_text_unless_terminating);
         let value = runtime
             .execute_script(PRELUDE_NAME, PRELUDE)
             .map_err(|error| format!("the sandbox prelude failed: {error}"))?;
@@ -477,6 +480,21 @@ impl WorkerState {
             failure.column = Some(column);
         }
     }
+}
+
+/// The engine's stack formatter, except while execution is terminating. deno_core's formatter
+/// calls each call site's methods; during a termination those calls are refused, and it then
+/// prints the error's text so far (tenant text, unredacted) to standard error. A stack made
+/// while the script is being stopped is never read, so it is left empty.
+fn stack_text_unless_terminating<'s, 'i>(
+    scope: &mut v8::PinScope<'s, 'i>,
+    error: v8::Local<'s, v8::Value>,
+    callsites: v8::Local<'s, v8::Array>,
+) -> v8::Local<'s, v8::Value> {
+    if scope.is_execution_terminating() {
+        return v8::String::empty(scope).into();
+    }
+    deno_core::error::prepare_stack_trace_callback(scope, error, callsites)
 }
 
 /// Parses one stack line: `    at name (file:line:column)` or `    at file:line:column`.
