@@ -325,6 +325,18 @@
       throw new TypeErrorCtor(`String.prototype.${name} called on null or undefined`);
     }
   };
+  // GetMethod(value, symbol) of the string protocols (`@@split`, `@@replace`).
+  const protocolMethod = (value, symbol) => {
+    if (value === undefined || value === null) return undefined;
+    const method = value[symbol];
+    return method === null ? undefined : method;
+  };
+  // Appends with define semantics, so setters on Array.prototype never see the parts.
+  const append = (array, value) => {
+    ObjectDefineProperty(array, array.length, {
+      value, writable: true, enumerable: true, configurable: true,
+    });
+  };
   // GetSubstitution for a match without captures.
   const substitution = (matched, text, position, replacement) => {
     if (ReflectApply(StringPrototypeIndexOf, replacement, ['$']) < 0) return replacement;
@@ -388,10 +400,8 @@
   }, 1);
   guard(StringPrototype, 'split', function split(separator, limit) {
     requireCoercible(this, 'split');
-    if (separator !== undefined && separator !== null) {
-      const splitter = separator[SymbolSplit];
-      if (splitter !== undefined && splitter !== null) return ReflectApply(splitter, separator, [this, limit]);
-    }
+    const splitter = protocolMethod(separator, SymbolSplit);
+    if (splitter !== undefined) return ReflectApply(splitter, separator, [this, limit]);
     const text = StringCtor(this);
     const lim = limit === undefined ? 4294967295 : limit >>> 0;
     const search = StringCtor(separator);
@@ -402,25 +412,17 @@
     for (;;) {
       const found = indexFrom(text, search, start);
       if (found < 0) break;
-      ObjectDefineProperty(parts, parts.length, {
-        value: ReflectApply(StringPrototypeSlice, text, [start, found]),
-        writable: true, enumerable: true, configurable: true,
-      });
+      append(parts, ReflectApply(StringPrototypeSlice, text, [start, found]));
       if (parts.length === lim) return parts;
       start = found + search.length;
     }
-    ObjectDefineProperty(parts, parts.length, {
-      value: ReflectApply(StringPrototypeSlice, text, [start]),
-      writable: true, enumerable: true, configurable: true,
-    });
+    append(parts, ReflectApply(StringPrototypeSlice, text, [start]));
     return parts;
   }, 2);
   guard(StringPrototype, 'replace', function replace(searchValue, replaceValue) {
     requireCoercible(this, 'replace');
-    if (searchValue !== undefined && searchValue !== null) {
-      const replacer = searchValue[SymbolReplace];
-      if (replacer !== undefined && replacer !== null) return ReflectApply(replacer, searchValue, [this, replaceValue]);
-    }
+    const replacer = protocolMethod(searchValue, SymbolReplace);
+    if (replacer !== undefined) return ReflectApply(replacer, searchValue, [this, replaceValue]);
     const text = StringCtor(this);
     const search = StringCtor(searchValue);
     if (!costly(text.length, search.length)) return ReflectApply(StringPrototypeReplace, text, [search, replaceValue]);
@@ -431,11 +433,9 @@
   }, 2);
   guard(StringPrototype, 'replaceAll', function replaceAll(searchValue, replaceValue) {
     requireCoercible(this, 'replaceAll');
-    if (searchValue !== undefined && searchValue !== null) {
-      if (isRegExp(searchValue)) return ReflectApply(StringPrototypeReplaceAll, this, [searchValue, replaceValue]);
-      const replacer = searchValue[SymbolReplace];
-      if (replacer !== undefined && replacer !== null) return ReflectApply(replacer, searchValue, [this, replaceValue]);
-    }
+    if (isRegExp(searchValue)) return ReflectApply(StringPrototypeReplaceAll, this, [searchValue, replaceValue]);
+    const replacer = protocolMethod(searchValue, SymbolReplace);
+    if (replacer !== undefined) return ReflectApply(replacer, searchValue, [this, replaceValue]);
     const text = StringCtor(this);
     const search = StringCtor(searchValue);
     if (!costly(text.length, search.length)) return ReflectApply(StringPrototypeReplaceAll, text, [search, replaceValue]);
