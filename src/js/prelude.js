@@ -36,12 +36,29 @@
   const ArrayIsArray = Array.isArray;
   const ArrayPrototypePush = Array.prototype.push;
   const ArrayPrototypePop = Array.prototype.pop;
-  const ArrayPrototypeJoin = Array.prototype.join;
   const StringCtor = String;
   const StringPrototypeStartsWith = String.prototype.startsWith;
   const StringPrototypeSlice = String.prototype.slice;
   const StringPrototypeToLowerCase = String.prototype.toLowerCase;
+  const StringPrototypeCharCodeAt = String.prototype.charCodeAt;
+  const MathImul = Math.imul;
   const RegExpPrototypeTest = RegExp.prototype.test;
+  const RegExpPrototype = RegExp.prototype;
+  const RegExpPrototypeSourceGetter = ObjectGetOwnPropertyDescriptor(RegExp.prototype, 'source').get;
+  const StringPrototype = String.prototype;
+  const StringPrototypeIndexOf = String.prototype.indexOf;
+  const StringPrototypeLastIndexOf = String.prototype.lastIndexOf;
+  const StringPrototypeIncludes = String.prototype.includes;
+  const StringPrototypeSplit = String.prototype.split;
+  const StringPrototypeReplace = String.prototype.replace;
+  const StringPrototypeReplaceAll = String.prototype.replaceAll;
+  const ArrayPrototype = Array.prototype;
+  const TypedArrayPrototype = ObjectGetPrototypeOf(Uint8Array.prototype);
+  const TypedArrayPrototypeLengthGetter = ObjectGetOwnPropertyDescriptor(TypedArrayPrototype, 'length').get;
+  const SymbolMatch = Symbol.match;
+  const SymbolSplit = Symbol.split;
+  const SymbolReplace = Symbol.replace;
+  const MathTrunc = Math.trunc;
   const MapCtor = Map;
   const MapPrototypeGet = Map.prototype.get;
   const MapPrototypeSet = Map.prototype.set;
@@ -71,6 +88,9 @@
     'Deno', '__bootstrap', '__infra', 'eval', 'WebAssembly', 'ShadowRealm', 'SharedArrayBuffer',
     'Atomics', 'performance', 'gc', 'setTimeout', 'setInterval', 'setImmediate',
     'clearTimeout', 'clearInterval', 'process', 'require', 'module', 'exports',
+    // Both depend on when the collector runs (runs are deterministic), and finalisation
+    // callbacks would run as jobs outside the handler's call.
+    'FinalizationRegistry', 'WeakRef',
   ];
   const ownNames = ObjectGetOwnPropertyNames(global);
   for (let i = 0; i < ownNames.length; i++) {
@@ -228,20 +248,318 @@
     if (result !== '') throw new ErrorCtor(result);
   };
 
+  // Every string handed to an op is cut to the run's text cap (which the engine sets above
+  // every budget and bound), so a script cannot make the engine copy more than that out of its
+  // heap; a cut string is over its budget and is refused, never kept.
+  let textCap = 0;
+  const capText = (text) => (text.length > textCap
+    ? ReflectApply(StringPrototypeSlice, text, [0, textCap + 1])
+    : text);
+  const utf8Length = (text) => {
+    let bytes = 0;
+    for (let i = 0; i < text.length; i++) {
+      const unit = ReflectApply(StringPrototypeCharCodeAt, text, [i]);
+      if (unit < 0x80) bytes += 1;
+      else if (unit < 0x800) bytes += 2;
+      else if (unit >= 0xd800 && unit < 0xdc00) { bytes += 4; i++; }
+      else bytes += 3;
+    }
+    return bytes;
+  };
+
+  // Reads a property the caller put on its own object, never one inherited from a prototype
+  // another script could have replaced.
+  const ownValue = (object, key) => (ObjectHasOwn(object, key) ? object[key] : undefined);
+
+  // --- Native built-ins that would not see a termination -------------------------------------
+
+  // A termination reaches a script at its next loop or call, but a single native call runs to
+  // its end: QuickJS searches strings naively (time proportional to both lengths) and sorts
+  // without checking. Past a size where the native call could take long, the same operations
+  // run as short native steps driven from script, which a termination stops between steps.
+  // Results, including the order of conversions and errors, are the native ones.
+  const SEARCH_COST = 1 << 24;
+  const SORT_NATIVE_MAX = 1 << 14;
+  const costly = (length, searchLength) => searchLength > 1 && length >= searchLength
+    && (length - searchLength + 1) * searchLength > SEARCH_COST;
+  const toIntegerOrInfinity = (value) => {
+    const number = +value;
+    if (number !== number) return 0;
+    return MathTrunc(number);
+  };
+  const clamp = (value, low, high) => (value < low ? low : value > high ? high : value);
+  // The first index >= from where `search` occurs in `text`: native single-character
+  // searches find candidates, native startsWith checks each.
+  const indexFrom = (text, search, from) => {
+    const first = ReflectApply(StringPrototypeSlice, search, [0, 1]);
+    const last = text.length - search.length;
+    for (let i = from; i <= last; i++) {
+      i = ReflectApply(StringPrototypeIndexOf, text, [first, i]);
+      if (i < 0 || i > last) return -1;
+      if (ReflectApply(StringPrototypeStartsWith, text, [search, i])) return i;
+    }
+    return -1;
+  };
+  const lastIndexFrom = (text, search, from) => {
+    const first = ReflectApply(StringPrototypeSlice, search, [0, 1]);
+    for (let i = clamp(from, 0, text.length - search.length); i >= 0; i--) {
+      i = ReflectApply(StringPrototypeLastIndexOf, text, [first, i]);
+      if (i < 0) return -1;
+      if (ReflectApply(StringPrototypeStartsWith, text, [search, i])) return i;
+    }
+    return -1;
+  };
+  const isRegExp = (value) => {
+    if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
+    const matcher = value[SymbolMatch];
+    if (matcher !== undefined) return !!matcher;
+    try {
+      ReflectApply(RegExpPrototypeSourceGetter, value, []);
+      return value !== RegExpPrototype;
+    } catch (_) {
+      return false;
+    }
+  };
+  const requireCoercible = (value, name) => {
+    if (value === null || value === undefined) {
+      throw new TypeErrorCtor(`String.prototype.${name} called on null or undefined`);
+    }
+  };
+  // GetMethod(value, symbol) of the string protocols (`@@split`, `@@replace`).
+  const protocolMethod = (value, symbol) => {
+    if (value === undefined || value === null) return undefined;
+    const method = value[symbol];
+    return method === null ? undefined : method;
+  };
+  // Appends with define semantics, so setters on Array.prototype never see the parts.
+  const append = (array, value) => {
+    ObjectDefineProperty(array, array.length, {
+      value, writable: true, enumerable: true, configurable: true,
+    });
+  };
+  // GetSubstitution for a match without captures.
+  const substitution = (matched, text, position, replacement) => {
+    if (ReflectApply(StringPrototypeIndexOf, replacement, ['$']) < 0) return replacement;
+    let result = '';
+    for (let i = 0; i < replacement.length; i++) {
+      const c = replacement[i];
+      const next = replacement[i + 1];
+      if (c !== '$' || next === undefined) result += c;
+      else if (next === '$') { result += '$'; i++; }
+      else if (next === '&') { result += matched; i++; }
+      else if (next === '`') { result += ReflectApply(StringPrototypeSlice, text, [0, position]); i++; }
+      else if (next === "'") { result += ReflectApply(StringPrototypeSlice, text, [position + matched.length]); i++; }
+      else result += c;
+    }
+    return result;
+  };
+  const replaceAt = (text, search, positions, replaceValue) => {
+    const functional = typeof replaceValue === 'function';
+    const replacement = functional ? undefined : StringCtor(replaceValue);
+    let result = '';
+    let end = 0;
+    for (let k = 0; k < positions.length; k++) {
+      const position = positions[k];
+      const piece = functional
+        ? StringCtor(ReflectApply(replaceValue, undefined, [search, position, text]))
+        : substitution(search, text, position, replacement);
+      result += ReflectApply(StringPrototypeSlice, text, [end, position]) + piece;
+      end = position + search.length;
+    }
+    return result + ReflectApply(StringPrototypeSlice, text, [end]);
+  };
+  const guard = (prototype, name, replacement, length) => {
+    ObjectDefineProperty(replacement, 'length', { value: length, configurable: true });
+    ObjectDefineProperty(prototype, name, {
+      value: replacement, writable: true, enumerable: false, configurable: true,
+    });
+  };
+  guard(StringPrototype, 'indexOf', function indexOf(searchString, position) {
+    requireCoercible(this, 'indexOf');
+    const text = StringCtor(this);
+    const search = StringCtor(searchString);
+    if (!costly(text.length, search.length)) return ReflectApply(StringPrototypeIndexOf, text, [search, position]);
+    return indexFrom(text, search, clamp(toIntegerOrInfinity(position), 0, text.length));
+  }, 1);
+  guard(StringPrototype, 'lastIndexOf', function lastIndexOf(searchString, position) {
+    requireCoercible(this, 'lastIndexOf');
+    const text = StringCtor(this);
+    const search = StringCtor(searchString);
+    if (!costly(text.length, search.length)) return ReflectApply(StringPrototypeLastIndexOf, text, [search, position]);
+    const number = +position;
+    const start = number !== number ? text.length : toIntegerOrInfinity(number);
+    return lastIndexFrom(text, search, clamp(start, 0, text.length));
+  }, 1);
+  guard(StringPrototype, 'includes', function includes(searchString, position) {
+    requireCoercible(this, 'includes');
+    const text = StringCtor(this);
+    if (isRegExp(searchString)) return ReflectApply(StringPrototypeIncludes, text, [searchString, position]);
+    const search = StringCtor(searchString);
+    if (!costly(text.length, search.length)) return ReflectApply(StringPrototypeIncludes, text, [search, position]);
+    return indexFrom(text, search, clamp(toIntegerOrInfinity(position), 0, text.length)) >= 0;
+  }, 1);
+  guard(StringPrototype, 'split', function split(separator, limit) {
+    requireCoercible(this, 'split');
+    const splitter = protocolMethod(separator, SymbolSplit);
+    if (splitter !== undefined) return ReflectApply(splitter, separator, [this, limit]);
+    const text = StringCtor(this);
+    const lim = limit === undefined ? 4294967295 : limit >>> 0;
+    const search = StringCtor(separator);
+    if (!costly(text.length, search.length)) return ReflectApply(StringPrototypeSplit, text, [search, lim]);
+    const parts = [];
+    if (lim === 0) return parts;
+    let start = 0;
+    for (;;) {
+      const found = indexFrom(text, search, start);
+      if (found < 0) break;
+      append(parts, ReflectApply(StringPrototypeSlice, text, [start, found]));
+      if (parts.length === lim) return parts;
+      start = found + search.length;
+    }
+    append(parts, ReflectApply(StringPrototypeSlice, text, [start]));
+    return parts;
+  }, 2);
+  guard(StringPrototype, 'replace', function replace(searchValue, replaceValue) {
+    requireCoercible(this, 'replace');
+    const replacer = protocolMethod(searchValue, SymbolReplace);
+    if (replacer !== undefined) return ReflectApply(replacer, searchValue, [this, replaceValue]);
+    const text = StringCtor(this);
+    const search = StringCtor(searchValue);
+    if (!costly(text.length, search.length)) return ReflectApply(StringPrototypeReplace, text, [search, replaceValue]);
+    const replaceWith = typeof replaceValue === 'function' ? replaceValue : StringCtor(replaceValue);
+    const position = indexFrom(text, search, 0);
+    if (position < 0) return text;
+    return replaceAt(text, search, [position], replaceWith);
+  }, 2);
+  guard(StringPrototype, 'replaceAll', function replaceAll(searchValue, replaceValue) {
+    requireCoercible(this, 'replaceAll');
+    if (isRegExp(searchValue)) return ReflectApply(StringPrototypeReplaceAll, this, [searchValue, replaceValue]);
+    const replacer = protocolMethod(searchValue, SymbolReplace);
+    if (replacer !== undefined) return ReflectApply(replacer, searchValue, [this, replaceValue]);
+    const text = StringCtor(this);
+    const search = StringCtor(searchValue);
+    if (!costly(text.length, search.length)) return ReflectApply(StringPrototypeReplaceAll, text, [search, replaceValue]);
+    const replaceWith = typeof replaceValue === 'function' ? replaceValue : StringCtor(replaceValue);
+    const positions = { __proto__: null, length: 0 };
+    for (let position = indexFrom(text, search, 0); position >= 0;
+      position = indexFrom(text, search, position + search.length)) {
+      positions[positions.length++] = position;
+    }
+    return replaceAt(text, search, positions, replaceWith);
+  }, 2);
+
+  // Sorting without a comparator is one native call; past SORT_NATIVE_MAX elements the same
+  // order comes from a comparator, whose calls a termination can stop.
+  const compareAsStrings = (x, y) => {
+    const a = StringCtor(x);
+    const b = StringCtor(y);
+    return a < b ? -1 : b < a ? 1 : 0;
+  };
+  const compareNumbers = (x, y) => {
+    if (x < y) return -1;
+    if (x > y) return 1;
+    if (typeof x !== 'number') return 0;
+    if (x !== x) return y !== y ? 0 : 1;
+    if (y !== y) return -1;
+    if (x === 0 && y === 0) {
+      const xNegative = 1 / x < 0;
+      const yNegative = 1 / y < 0;
+      return xNegative === yNegative ? 0 : xNegative ? -1 : 1;
+    }
+    return 0;
+  };
+  const guardSort = (prototype, name, native, compareDefault, lengthOf) => {
+    guard(prototype, name, {
+      [name](comparefn) {
+        if (comparefn === undefined && lengthOf(this) > SORT_NATIVE_MAX) {
+          return ReflectApply(native, this, [compareDefault]);
+        }
+        return ReflectApply(native, this, [comparefn]);
+      },
+    }[name], 1);
+  };
+  const arrayLength = (value) => (value !== null && value !== undefined ? value.length : 0);
+  const typedArrayLength = (value) => {
+    try {
+      return ReflectApply(TypedArrayPrototypeLengthGetter, value, []);
+    } catch (_) {
+      return 0;
+    }
+  };
+  guardSort(ArrayPrototype, 'sort', ArrayPrototype.sort, compareAsStrings, arrayLength);
+  guardSort(TypedArrayPrototype, 'sort', TypedArrayPrototype.sort, compareNumbers, typedArrayLength);
+  if (typeof ArrayPrototype.toSorted === 'function') {
+    guardSort(ArrayPrototype, 'toSorted', ArrayPrototype.toSorted, compareAsStrings, arrayLength);
+  }
+  if (typeof TypedArrayPrototype.toSorted === 'function') {
+    guardSort(TypedArrayPrototype, 'toSorted', TypedArrayPrototype.toSorted, compareNumbers, typedArrayLength);
+  }
+
+  // --- Math.random ----------------------------------------------------------------------------
+
+  // Runs are deterministic: Math.random is sfc32 seeded per run by the engine from the run's
+  // event and clock, so the same inputs draw the same numbers in any runtime, warm or cold.
+  let randomA = 0;
+  let randomB = 0;
+  let randomC = 0;
+  let randomD = 0;
+  const nextRandom32 = () => {
+    const t = (((randomA + randomB) | 0) + randomD) | 0;
+    randomD = (randomD + 1) | 0;
+    randomA = randomB ^ (randomB >>> 9);
+    randomB = (randomC + (randomC << 3)) | 0;
+    randomC = (randomC << 21) | (randomC >>> 11);
+    randomC = (randomC + t) | 0;
+    return t >>> 0;
+  };
+  const seedRandom = (high, low) => {
+    randomA = high | 0;
+    randomB = low | 0;
+    randomC = MathImul(high ^ 0x9e3779b9, 0x85ebca6b) | 0;
+    randomD = 1;
+    for (let i = 0; i < 12; i++) nextRandom32();
+  };
+  ObjectDefineProperty(Math, 'random', {
+    value: function random() {
+      // 53 random bits: 27 from one draw, 26 from the next.
+      return ((nextRandom32() >>> 5) * 67108864 + (nextRandom32() >>> 6)) / 9007199254740992;
+    },
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+
   // --- The api --------------------------------------------------------------------------------
 
+  // Modules reach this through a binding of their own and the read-only global, so an action
+  // cannot wrap it to watch a module's requests; it reads only own properties of what it is
+  // given and answers with prototype-less objects, so hooks on Object.prototype (a `then`, a
+  // `method` getter) never see a module's request or response either.
   const fetchImpl = async function fetch(resource, init) {
     let url;
+    const isObject = resource !== null && typeof resource === 'object';
     if (typeof resource === 'string') url = resource;
-    else if (resource !== null && typeof resource === 'object' && typeof resource.url === 'string') url = resource.url;
+    else if (isObject && typeof ownValue(resource, 'url') === 'string') url = ownValue(resource, 'url');
     else url = StringCtor(resource);
     let method;
     let requestBody;
+    let bodyBytes;
     if (init !== null && typeof init === 'object') {
-      if (init.method !== undefined) method = StringCtor(init.method);
-      if (init.body !== undefined && init.body !== null) requestBody = StringCtor(init.body);
+      const givenMethod = ownValue(init, 'method');
+      const givenBody = ownValue(init, 'body');
+      if (givenMethod !== undefined) method = capText(StringCtor(givenMethod));
+      if (givenBody !== undefined && givenBody !== null) {
+        requestBody = StringCtor(givenBody);
+        if (requestBody.length > textCap) {
+          bodyBytes = utf8Length(requestBody);
+          requestBody = capText(requestBody);
+        }
+      }
     }
-    const answer = JSONParse(opFetch(url, JSONStringify({ method, body: requestBody })));
+    const answer = JSONParse(opFetch(
+      capText(url),
+      JSONStringify({ __proto__: null, method, body: requestBody, body_bytes: bodyBytes }),
+    ));
     if (ObjectHasOwn(answer, 'error')) throw new TypeErrorCtor(answer.error);
     const status = answer.status;
     const body = answer.body;
@@ -258,11 +576,13 @@
       ReflectApply(StringPrototypeToLowerCase, StringCtor(name), []),
     ]);
     return ObjectFreeze({
+      __proto__: null,
       url,
       status,
       ok: status >= 200 && status < 300,
       statusText: '',
       headers: ObjectFreeze({
+        __proto__: null,
         get: (name) => {
           const value = lookup(name);
           return value === undefined ? null : value;
@@ -275,26 +595,31 @@
   };
 
   const log = (level, message) => {
-    check(opLog(StringCtor(level), formatValue(message)));
+    check(opLog(capText(StringCtor(level)), capText(formatValue(message))));
   };
 
+  // The line is built by concatenation: an array would let setters on Array.prototype see
+  // the parts.
   const consoleLine = (level) => function (...args) {
-    const parts = [];
-    for (let i = 0; i < args.length; i++) ReflectApply(ArrayPrototypePush, parts, [formatValue(args[i])]);
-    check(opLog(level, ReflectApply(ArrayPrototypeJoin, parts, [' '])));
+    let line = '';
+    for (let i = 0; i < args.length; i++) {
+      line = i === 0 ? formatValue(args[i]) : `${line} ${formatValue(args[i])}`;
+      if (line.length > textCap) break;
+    }
+    check(opLog(level, capText(line)));
   };
-  ObjectDefineProperty(global, 'console', {
-    value: ObjectFreeze({
-      log: consoleLine('info'),
-      info: consoleLine('info'),
-      debug: consoleLine('debug'),
-      warn: consoleLine('warn'),
-      error: consoleLine('error'),
-    }),
-    writable: true,
-    configurable: true,
+  const consoleObject = ObjectFreeze({
+    __proto__: null,
+    log: consoleLine('info'),
+    info: consoleLine('info'),
+    debug: consoleLine('debug'),
+    warn: consoleLine('warn'),
+    error: consoleLine('error'),
   });
-  ObjectDefineProperty(global, 'fetch', { value: fetchImpl, writable: true, configurable: true });
+  // `fetch` and `console` are the engine's own bindings: read-only, so no script can put a
+  // wrapper between a module and them.
+  ObjectDefineProperty(global, 'console', { value: consoleObject, writable: false, configurable: false });
+  ObjectDefineProperty(global, 'fetch', { value: fetchImpl, writable: false, configurable: false });
 
   // Builds the run's frozen event; `user.app_metadata` is a getter over the merged view so
   // patches made by `api.user.setAppMetadata` are visible at once.
@@ -315,18 +640,18 @@
 
   const buildApi = (metadata) => deepFreeze({
     deny(reason) {
-      check(opDeny(formatValue(reason)));
+      check(opDeny(capText(formatValue(reason))));
     },
     log,
     state: {
       set(key, value) {
-        check(opStateSet(typeof key === 'string' ? key : '', toJsonText(value)));
+        check(opStateSet(typeof key === 'string' ? capText(key) : '', capText(toJsonText(value))));
       },
     },
     user: {
       setAppMetadata(patch) {
         const text = isPlainObject(patch) ? toJsonText(patch) : 'null';
-        check(opSetAppMetadata(text));
+        check(opSetAppMetadata(capText(text)));
         const merged = defineAll({}, metadata.view);
         const parsed = JSONParse(text);
         const keys = ObjectKeys(parsed);
@@ -341,7 +666,7 @@
     },
     session: {
       setCustomClaim(name, value) {
-        check(opSetClaim(typeof name === 'string' ? name : '', toJsonText(value)));
+        check(opSetClaim(typeof name === 'string' ? capText(name) : '', capText(toJsonText(value))));
       },
     },
     fetch: fetchImpl,
@@ -369,7 +694,9 @@
     const module = { exports: {} };
     entry.module = module;
     try {
-      ReflectApply(entry.factory, undefined, [module.exports, requireModule, module, entry.actions]);
+      ReflectApply(entry.factory, undefined, [
+        module.exports, requireModule, module, entry.actions, fetchImpl, consoleObject,
+      ]);
     } catch (error) {
       entry.module = null;
       throw error;
@@ -384,7 +711,7 @@
       ReflectApply(MapPrototypeSet, moduleEntries, [StringCtor(name), {
         factory,
         module: null,
-        actions: deepFreeze({ secrets: defineAll({}, secrets) }),
+        actions: deepFreeze({ __proto__: null, secrets: defineAll({ __proto__: null }, secrets) }),
       }]);
     }
   };
@@ -466,6 +793,8 @@
   return async function runAction() {
     const input = JSONParse(opInput());
     clockMs = input.clock_ms;
+    textCap = input.text_cap;
+    seedRandom(input.seed[0], input.seed[1]);
     metadata.view = emptyView;
     const event = buildEvent(input.event, metadata);
     let report;
@@ -474,6 +803,6 @@
     } catch (error) {
       report = describe('rejected', error);
     }
-    opFinish(report.kind, report.message, report.stack);
+    opFinish(report.kind, capText(report.message), capText(report.stack));
   };
 })(globalThis);

@@ -7,9 +7,8 @@
 //! whether the runtime must be discarded. This file must not decide anything about caching or
 //! time budgets (that is `engine.rs`) or interpret api calls (that is `ops.rs`).
 
-use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -19,7 +18,10 @@ use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions};
 
 use super::cpu_clock::ThreadCpuClock;
 use super::handoff;
+use super::heap::{self, HeapLimit};
+use super::limits::FAILURE_MESSAGE_BYTES;
 use super::ops::{RunRecorder, authflow_actions};
+use super::redact::{Redactor, bounded};
 use super::{
     ActionFailure, ActionOutcome, ActionSource, FailureKind, FetchPolicy, LimitKind, Limits,
     Trigger,
@@ -80,6 +82,8 @@ pub(super) struct LoadPlan {
     trigger: Trigger,
     action_file: String,
     scripts: Vec<LoadScript>,
+    /// The secrets of the action and its modules, for everything the runtime hands back.
+    redactor: Arc<Redactor>,
 }
 
 struct LoadScript {
@@ -96,6 +100,7 @@ impl LoadPlan {
             trigger: Trigger::Login,
             action_file: String::new(),
             scripts: Vec::new(),
+            redactor: Arc::new(Redactor::default()),
         }
     }
 
@@ -105,7 +110,7 @@ impl LoadPlan {
             let name_json = serde_json::to_string(&module.name).unwrap_or_default();
             let secrets_json = serde_json::to_string(&module.secrets).unwrap_or_default();
             let prefix = format!(
-                "__authflow_define(\"module\", {name_json}, function (exports, require, module, actions) {{"
+                "__authflow_define(\"module\", {name_json}, function (exports, require, module, actions, fetch, console) {{"
             );
             scripts.push(LoadScript {
                 file_name: module_file_name(&module.name, &module.version, &module.file_name),
@@ -123,6 +128,7 @@ impl LoadPlan {
             trigger: action.trigger,
             action_file: action.file_name.clone(),
             scripts,
+            redactor: Arc::new(Redactor::for_action(action)),
         }
     }
 
@@ -160,9 +166,8 @@ struct WorkerState {
     bound: bool,
     /// `None` until the first run loads the sources; then the load result, cached.
     loaded: Option<Result<(), ActionFailure>>,
-    heap_exhausted: Rc<AtomicBool>,
+    heap: HeapLimit,
     watchdog_fired: Arc<AtomicU8>,
-    heap_bytes: usize,
 }
 
 pub(super) fn worker_main(
@@ -198,32 +203,33 @@ pub(super) fn worker_main(
     }
     while let Ok(job) = jobs.recv() {
         let (outcome, discard) = state.run(&executor, job);
-        replies.send(WorkerReply { outcome, discard });
         if discard {
+            // Tear the runtime down before answering, so a runtime that reached its heap
+            // budget has given its memory back before the caller starts the next run.
+            drop(state);
+            heap::release_freed_memory();
+            replies.send(WorkerReply { outcome, discard });
             return;
         }
+        replies.send(WorkerReply { outcome, discard });
     }
+    drop(state);
+    heap::release_freed_memory();
 }
 
 impl WorkerState {
     fn start(heap_bytes: usize, watchdog_fired: Arc<AtomicU8>) -> Result<WorkerState, String> {
-        let create_params = v8::CreateParams::default().heap_limits(0, heap_bytes);
+        let heap_bytes = Limits::clamp_heap_bytes(heap_bytes);
         let mut runtime = JsRuntime::try_new(RuntimeOptions {
             extensions: vec![authflow_actions::init()],
-            create_params: Some(create_params),
+            create_params: Some(HeapLimit::create_params(heap_bytes)),
             ..Default::default()
         })
         .map_err(|error| error.to_string())?;
-        let heap_exhausted = Rc::new(AtomicBool::new(false));
-        let exhausted = Rc::clone(&heap_exhausted);
-        let isolate = runtime.v8_isolate().thread_safe_handle();
-        runtime.add_near_heap_limit_callback(move |current, _initial| {
-            // Terminate and grant headroom so the engine can unwind instead of aborting; the
-            // runtime is discarded after this run.
-            exhausted.store(true, Ordering::SeqCst);
-            isolate.terminate_execution();
-            current.saturating_mul(2)
-        });
+        let heap = HeapLimit::install(&mut runtime, heap_bytes);
+        runtime
+            .v8_isolate()
+            .set_prepare_stack_trace_callback(stack_text_unless_terminating);
         let value = runtime
             .execute_script(PRELUDE_NAME, PRELUDE)
             .map_err(|error| format!("the sandbox prelude failed: {error}"))?;
@@ -240,9 +246,8 @@ impl WorkerState {
             plan: LoadPlan::unbound(),
             bound: false,
             loaded: None,
-            heap_exhausted,
+            heap,
             watchdog_fired,
-            heap_bytes,
         })
     }
 
@@ -263,11 +268,17 @@ impl WorkerState {
             .map_err(|error| self.js_failure(FailureKind::Syntax, &error))
     }
 
+    /// A message the engine built from what the script threw: redacted, then bounded.
+    fn outbound(&self, message: String) -> String {
+        bounded(self.plan.redactor.text(message), FAILURE_MESSAGE_BYTES)
+    }
+
     fn js_failure(&self, kind: FailureKind, error: &JsError) -> ActionFailure {
         let message = match (&error.name, &error.message) {
             (Some(name), Some(message)) => format!("{name}: {message}"),
             _ => error.exception_message.clone(),
         };
+        let message = self.outbound(message);
         let frame = error
             .frames
             .iter()
@@ -322,6 +333,7 @@ impl WorkerState {
             job.clock_ms,
             job.limits,
             job.fetch,
+            Arc::clone(&self.plan.redactor),
         ));
         let load_result = match &self.loaded {
             Some(result) => result.clone(),
@@ -358,8 +370,12 @@ impl WorkerState {
             _ => None,
         };
         let watchdog = fired.is_some();
-        let heap = self.heap_exhausted.load(Ordering::SeqCst);
         let call_failed = matches!(call_result, Some(Err(_)));
+        // Asking the heap costs a walk of its accounting on QuickJS, so only runs that did not
+        // end cleanly ask; reaching the budget always terminates the script, which fails the
+        // call or the load.
+        let heap = (call_failed || load_result.is_err() || recorder.report.is_none())
+            && self.heap.reached(&mut self.runtime);
         let discard = watchdog || heap || call_failed;
         let failure = if let Some(kind) = fired {
             Some(limit_failure(kind, time_limit_message(kind, &limits)))
@@ -369,7 +385,7 @@ impl WorkerState {
                 format!(
                     "{} exceeded: the action's heap grew past {} bytes",
                     LimitKind::Heap.describe(),
-                    self.heap_bytes
+                    self.heap.budget()
                 ),
             ))
         } else if let Err(failure) = load_result {
@@ -424,7 +440,7 @@ impl WorkerState {
                     failure.message = format!("unhandled rejection: {}", failure.message);
                     failure
                 }
-                other => engine_failure(other.to_string()),
+                other => engine_failure(self.outbound(other.to_string())),
             });
         }
         let report = recorder.report.as_ref()?;
@@ -464,6 +480,21 @@ impl WorkerState {
             failure.column = Some(column);
         }
     }
+}
+
+/// The engine's stack formatter, except while execution is terminating. deno_core's formatter
+/// calls each call site's methods; during a termination those calls are refused, and it then
+/// prints the error's text so far (tenant text, unredacted) to standard error. A stack made
+/// while the script is being stopped is never read, so it is left empty.
+fn stack_text_unless_terminating<'s, 'i>(
+    scope: &mut v8::PinScope<'s, 'i>,
+    error: v8::Local<'s, v8::Value>,
+    callsites: v8::Local<'s, v8::Array>,
+) -> v8::Local<'s, v8::Value> {
+    if scope.is_execution_terminating() {
+        return v8::String::empty(scope).into();
+    }
+    deno_core::error::prepare_stack_trace_callback(scope, error, callsites)
 }
 
 /// Parses one stack line: `    at name (file:line:column)` or `    at file:line:column`.
