@@ -19,6 +19,7 @@ pub mod jsfacts;
 pub mod release;
 pub mod run;
 pub mod span;
+pub mod store;
 pub mod suite;
 pub mod syntax;
 pub mod workspace;

@@ -20,56 +20,65 @@ pub struct Loaded {
 /// Loads the workspace for `target` (a flow file, a workspace directory, or nothing for the
 /// current directory) and parses the flows it names.
 pub fn load(target: Option<&Path>, workspace_dir: Option<&Path>) -> Result<Loaded, LoadError> {
+    use crate::files::{ReadError, ReadErrorKind};
     let mut diagnostics = Vec::new();
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let start = target.unwrap_or(&cwd);
+    if let Some(dir) = workspace_dir
+        && !dir.join(workspace::SETTINGS_FILE).is_file()
+    {
+        return Err(ReadError::new(
+            &dir.join(workspace::SETTINGS_FILE),
+            ReadErrorKind::Io(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no authflow.yaml: not a workspace",
+            )),
+        ));
+    }
+    if let Some(path) = target
+        && path.symlink_metadata().is_err()
+    {
+        return Err(ReadError::new(path, ReadErrorKind::NotFound));
+    }
     let root = match workspace_dir {
         Some(dir) => Some(dir.to_path_buf()),
         None => workspace::discover(start),
     };
-    if let Some(dir) = workspace_dir
-        && !dir.join(workspace::SETTINGS_FILE).is_file()
-    {
-        return Err(LoadError {
-            path: dir.join(workspace::SETTINGS_FILE),
-            source: std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "no authflow.yaml: not a workspace",
-            ),
-        });
-    }
     let mut ws = match &root {
         Some(root) => Workspace::load(root, &mut diagnostics)?,
         None => Workspace::empty(),
     };
-    let flow_paths: Vec<PathBuf> = match target {
-        Some(path) if path.is_file() => vec![path.to_path_buf()],
-        Some(path) if !path.exists() => {
-            return Err(LoadError {
-                path: path.to_path_buf(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "no such file or directory",
-                ),
-            });
-        }
-        Some(path) if root.is_none() => flow_files(path)?,
-        _ => root
-            .as_deref()
-            .map(|r| flow_files(&r.join("flows")))
-            .transpose()?
-            .unwrap_or_default(),
-    };
     let (lock, mut lock_diagnostics) = crate::release::check::read_lock(&mut ws);
     diagnostics.append(&mut lock_diagnostics);
     let mut flows = Vec::new();
-    for path in flow_paths {
-        let file = ws.read_flow(&path)?;
-        match syntax::parse(ws.sources.text(file), file, Syntax::of_path(&path)) {
+    let mut parse = |ws: &mut Workspace, file: FileId, path: &Path, diagnostics: &mut Vec<_>| {
+        match syntax::parse(ws.sources.text(file), file, Syntax::of_path(path)) {
             Ok(flow) => flows.push((file, Some(flow))),
             Err(mut d) => {
                 diagnostics.append(&mut d);
                 flows.push((file, None));
+            }
+        }
+    };
+    match target {
+        // A file the user named (anything but a directory): read it, or say why not.
+        Some(path) if !path.is_dir() => {
+            let file = ws.read_flow(path)?;
+            parse(&mut ws, file, path, &mut diagnostics);
+        }
+        // A directory, or the workspace: its flow files, each refused file a diagnostic.
+        _ => {
+            let dir = match (target, &ws.root) {
+                (Some(path), None) => path.to_path_buf(),
+                (_, Some(root)) => root.join("flows"),
+                (None, None) => PathBuf::new(),
+            };
+            if !dir.as_os_str().is_empty() {
+                for path in flow_files(ws.list(&dir, &mut diagnostics)) {
+                    if let Some(file) = ws.read_listed_flow(&path, &mut diagnostics) {
+                        parse(&mut ws, file, &path, &mut diagnostics);
+                    }
+                }
             }
         }
     }
@@ -81,9 +90,9 @@ pub fn load(target: Option<&Path>, workspace_dir: Option<&Path>) -> Result<Loade
     })
 }
 
-/// The flow files in a directory: `*.yaml`, `*.yml`, `*.flow`, sorted.
-pub fn flow_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
-    Ok(workspace::sorted_entries(dir)?
+/// The flow files among a directory's entries: `*.yaml`, `*.yml`, `*.flow`, sorted.
+pub fn flow_files(entries: Vec<PathBuf>) -> Vec<PathBuf> {
+    entries
         .into_iter()
         .filter(|p| {
             matches!(
@@ -91,7 +100,7 @@ pub fn flow_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
                 Some("yaml" | "yml" | "flow")
             )
         })
-        .collect())
+        .collect()
 }
 
 /// Loads the workspace of one flow file and parses it, for the commands that work on exactly

@@ -45,6 +45,7 @@ use serde::{Deserialize, Serialize};
 
 pub use engine::{Engine, EngineConfig, EngineError};
 pub use limits::{LimitKind, Limits};
+pub use redact::redact_json;
 
 /// Which trigger an action is bound to; it decides the exported entry point and the api.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
