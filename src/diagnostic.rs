@@ -143,6 +143,8 @@ codes! {
     ActionSyntax = "AF046", "action-syntax", Error, "An action's JavaScript does not parse, or exports no handler for its trigger.";
     UnknownLogLevel = "AF047", "unknown-log-level", Warning, "`api.log` with a level other than debug, info, warn or error.";
     InvalidWorkspace = "AF050", "invalid-workspace", Error, "authflow.yaml, an action's metadata, or a module is inconsistent.";
+    UnreadableFile = "AF051", "unreadable-file", Error, "A workspace file that authflow refuses to read: a symbolic link leaving the workspace, not a regular file, over the size limit, or not UTF-8.";
+    InvalidUser = "AF052", "invalid-user", Error, "A user in the directory whose password hash or TOTP secret authflow cannot verify, or whose id is taken.";
     UnknownTestTarget = "AF060", "unknown-test-target", Error, "A test names a flow, action, block, state key or event preset that does not exist.";
     UnknownEventType = "AF060", "unknown-event-type", Error, "A stream or an event-stream action names an event type that is not in the event-type catalogue.";
     StreamBinding = "AF061", "stream-binding", Error, "A stream binds an action that does not exist, is a login action, or does not handle the stream's event types.";

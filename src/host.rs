@@ -12,6 +12,20 @@ use crate::run::{ActionRequest, ActionResult, ActionRunner, NoActions};
 use crate::workspace::{Action, Workspace};
 use std::collections::BTreeMap;
 
+/// Why a workspace's actions cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error(transparent)]
+    Engine(#[from] js::EngineError),
+    /// A declared secret has no value: the platform never runs an action with an unset
+    /// secret, and `""` would hide the mistake.
+    #[error(
+        "{owner} declares the secret `{name}`, which has no value: set AUTHFLOW_SECRET_{name}, or add `{name}: <value>` to {}",
+        crate::workspace::SECRETS_FILE
+    )]
+    MissingSecret { owner: String, name: String },
+}
+
 /// Runs a workspace's actions in the engine.
 pub struct JsActions {
     engine: Engine,
@@ -22,7 +36,7 @@ pub struct JsActions {
 }
 
 /// The runner for a compiled plan's custom actions.
-pub fn runner_for(ws: &Workspace, plan: &Plan) -> Result<Box<dyn ActionRunner>, js::EngineError> {
+pub fn runner_for(ws: &Workspace, plan: &Plan) -> Result<Box<dyn ActionRunner>, HostError> {
     if plan.actions.is_empty() {
         // No JavaScript runs: do not pay for a runtime (the engine warms one as it starts).
         return Ok(Box::new(NoActions(
@@ -41,7 +55,11 @@ impl JsActions {
     pub fn new<'a>(
         ws: &Workspace,
         slugs: impl IntoIterator<Item = &'a str>,
-    ) -> Result<JsActions, js::EngineError> {
+    ) -> Result<JsActions, HostError> {
+        let slugs: Vec<&str> = slugs.into_iter().collect();
+        for action in slugs.iter().filter_map(|slug| ws.actions.get(*slug)) {
+            require_secret_values(ws, action)?;
+        }
         let engine = Engine::new(EngineConfig::default())?;
         let sources = slugs
             .into_iter()
@@ -59,6 +77,28 @@ impl JsActions {
             allowlist: ws.settings.fetch_allowlist.clone(),
         })
     }
+}
+
+/// Refuses to run an action when a secret it or one of its pinned modules declares has no
+/// value.
+pub fn require_secret_values(ws: &Workspace, action: &Action) -> Result<(), HostError> {
+    let modules = action
+        .meta
+        .modules
+        .keys()
+        .filter_map(|name| ws.modules.get(name))
+        .map(|m| (format!("module `{}`", m.name), &m.meta.secrets));
+    let owners =
+        std::iter::once((format!("action `{}`", action.slug), &action.meta.secrets)).chain(modules);
+    for (owner, names) in owners {
+        if let Some(name) = names.iter().find(|n| ws.secret_value(n).is_none()) {
+            return Err(HostError::MissingSecret {
+                owner,
+                name: name.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// An action's code, its pinned modules' code and every secret value it may read.

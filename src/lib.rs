@@ -21,6 +21,7 @@ pub mod release;
 pub mod run;
 pub mod span;
 pub mod streams;
+pub mod store;
 pub mod suite;
 pub mod syntax;
 pub mod workspace;

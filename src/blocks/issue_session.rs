@@ -59,7 +59,7 @@ impl Default for SessionConfig {
     fn default() -> SessionConfig {
         SessionConfig {
             issuer: "https://authflow.local/".into(),
-            signing_key: b"authflow-simulation-signing-key".to_vec(),
+            signing_key: crate::run::crypto::SIMULATION_SIGNING_KEY.to_vec(),
         }
     }
 }

@@ -22,50 +22,57 @@ pub struct Loaded {
 /// Loads the workspace for `target` (a flow file, a workspace directory, or nothing for the
 /// current directory) and parses the flows it names.
 pub fn load(target: Option<&Path>, workspace_dir: Option<&Path>) -> Result<Loaded, LoadError> {
+    use crate::files::{ReadError, ReadErrorKind};
     let mut diagnostics = Vec::new();
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let start = target.unwrap_or(&cwd);
+    if let Some(dir) = workspace_dir
+        && !dir.join(workspace::SETTINGS_FILE).is_file()
+    {
+        return Err(ReadError::new(
+            &dir.join(workspace::SETTINGS_FILE),
+            ReadErrorKind::Io(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no authflow.yaml: not a workspace",
+            )),
+        ));
+    }
+    if let Some(path) = target
+        && path.symlink_metadata().is_err()
+    {
+        return Err(ReadError::new(path, ReadErrorKind::NotFound));
+    }
     let root = match workspace_dir {
         Some(dir) => Some(dir.to_path_buf()),
         None => workspace::discover(start),
     };
-    if let Some(dir) = workspace_dir
-        && !dir.join(workspace::SETTINGS_FILE).is_file()
-    {
-        return Err(LoadError {
-            path: dir.join(workspace::SETTINGS_FILE),
-            source: std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "no authflow.yaml: not a workspace",
-            ),
-        });
-    }
     let mut ws = match &root {
         Some(root) => Workspace::load(root, &mut diagnostics)?,
         None => Workspace::empty(),
     };
-    let streams = crate::streams::file::load(&mut ws, &mut diagnostics)?;
-    let flow_paths: Vec<PathBuf> = match target {
-        Some(path) if path.is_file() => vec![path.to_path_buf()],
-        Some(path) if !path.exists() => {
-            return Err(LoadError {
-                path: path.to_path_buf(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "no such file or directory",
-                ),
-            });
-        }
-        Some(path) if root.is_none() => flow_files(path)?,
-        _ => root
-            .as_deref()
-            .map(|r| flow_files(&r.join("flows")))
-            .transpose()?
-            .unwrap_or_default(),
-    };
+    let streams = crate::streams::file::load(&mut ws, &mut diagnostics);
     let (lock, mut lock_diagnostics) = crate::release::check::read_lock(&mut ws);
     diagnostics.append(&mut lock_diagnostics);
-    let flows = parse_flows(&mut ws, &flow_paths, &mut diagnostics)?;
+    let mut flows = Vec::new();
+    match target {
+        // A file the user named (anything but a directory): read it, or say why not.
+        Some(path) if !path.is_dir() => {
+            let file = ws.read_flow(path)?;
+            flows.push(parse(&ws, file, path, &mut diagnostics));
+        }
+        // A directory, or the workspace: its flow files, each refused file a diagnostic.
+        _ => {
+            let dir = match (target, &ws.root) {
+                (Some(path), None) => path.to_path_buf(),
+                (_, Some(root)) => root.join("flows"),
+                (None, None) => PathBuf::new(),
+            };
+            if !dir.as_os_str().is_empty() {
+                let paths = flow_files(ws.list(&dir, &mut diagnostics));
+                flows = parse_flows(&mut ws, &paths, &mut diagnostics);
+            }
+        }
+    }
     Ok(Loaded {
         ws,
         flows,
@@ -75,30 +82,41 @@ pub fn load(target: Option<&Path>, workspace_dir: Option<&Path>) -> Result<Loade
     })
 }
 
-/// Reads and parses each flow file into the workspace's sources; parse errors become
-/// diagnostics and a `None` flow.
+/// Reads (refusals become diagnostics) and parses each flow file of the workspace; parse
+/// errors become diagnostics and a `None` flow.
 pub fn parse_flows(
     ws: &mut Workspace,
     paths: &[PathBuf],
     diagnostics: &mut Vec<Diagnostic>,
-) -> Result<Vec<(FileId, Option<Flow>)>, LoadError> {
+) -> Vec<(FileId, Option<Flow>)> {
     let mut flows = Vec::new();
     for path in paths {
-        let file = ws.read_flow(path)?;
-        match syntax::parse(ws.sources.text(file), file, Syntax::of_path(path)) {
-            Ok(flow) => flows.push((file, Some(flow))),
-            Err(mut d) => {
-                diagnostics.append(&mut d);
-                flows.push((file, None));
-            }
+        if let Some(file) = ws.read_listed_flow(path, diagnostics) {
+            flows.push(parse(ws, file, path, diagnostics));
         }
     }
-    Ok(flows)
+    flows
 }
 
-/// The flow files in a directory: `*.yaml`, `*.yml`, `*.flow`, sorted.
-pub fn flow_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
-    Ok(workspace::sorted_entries(dir)?
+/// Parses one flow file already in the workspace's sources.
+fn parse(
+    ws: &Workspace,
+    file: FileId,
+    path: &Path,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> (FileId, Option<Flow>) {
+    match syntax::parse(ws.sources.text(file), file, Syntax::of_path(path)) {
+        Ok(flow) => (file, Some(flow)),
+        Err(mut d) => {
+            diagnostics.append(&mut d);
+            (file, None)
+        }
+    }
+}
+
+/// The flow files among a directory's entries: `*.yaml`, `*.yml`, `*.flow`, sorted.
+pub fn flow_files(entries: Vec<PathBuf>) -> Vec<PathBuf> {
+    entries
         .into_iter()
         .filter(|p| {
             matches!(
@@ -106,7 +124,7 @@ pub fn flow_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
                 Some("yaml" | "yml" | "flow")
             )
         })
-        .collect())
+        .collect()
 }
 
 /// Loads the workspace of one flow file and parses it, for the commands that work on exactly

@@ -22,6 +22,7 @@ macro_rules! outln {
 
 pub mod commands;
 pub mod error;
+pub mod escape;
 pub mod load;
 pub mod published;
 pub mod render;
@@ -157,7 +158,8 @@ pub fn main() -> ExitCode {
             ExitCode::from(1)
         }
         Err(CliError::Usage(message)) => {
-            eprintln!("error: {message}");
+            // Messages quote file names, event paths and values from tenant files.
+            eprintln!("error: {}", escape::escape_lines(&message));
             ExitCode::from(2)
         }
     }

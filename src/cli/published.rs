@@ -20,8 +20,8 @@ pub struct FromRelease {
     pub compiled: Compiled,
     /// Holds the release's files; removed when dropped.
     pub dir: tempfile::TempDir,
-    /// Where runs are stored: the real workspace's runs directory.
-    pub runs_dir: PathBuf,
+    /// Where the run is stored: the real workspace's store (`simulate::store_base`).
+    pub store_base: PathBuf,
     /// One line for the user: which release, from where.
     pub note: String,
 }
@@ -85,7 +85,7 @@ pub fn published_flow(
     Ok(FromRelease {
         compiled,
         dir: materialized.dir,
-        runs_dir: simulate::runs_dir(Some(&root)),
+        store_base: simulate::store_base(Some(&root)),
         note: format!("published release {} ({rel}), from {from}", release.release),
     })
 }
@@ -161,7 +161,7 @@ pub fn bundle_flow(
             plan,
         },
         dir,
-        runs_dir: simulate::runs_dir(None),
+        store_base: simulate::store_base(None),
         note: format!(
             "release {release} from bundle {} ({signature})",
             bundle.display()

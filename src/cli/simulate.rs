@@ -1,14 +1,11 @@
 //! `authflow compile`, `authflow run` and `authflow runs`: from a flow file to a plan, a
-//! simulated login, and the stored record of past runs.
+//! simulated login, and its record in the workspace's store (`crate::store`).
 
 use super::error::CliError;
 use super::load;
 use crate::compile::{self, Plan};
 use crate::diagnostic::Diagnostic;
-use crate::run::{
-    self, ActionRunner, SessionConfig, Simulator, directory::DirectoryFile, event::SimEvent,
-    trace::Trace,
-};
+use crate::run::{self, ActionRunner, SessionConfig, Simulator, event::SimEvent, trace::Trace};
 use crate::workspace::Workspace;
 use std::path::{Path, PathBuf};
 
@@ -57,147 +54,165 @@ pub fn compile_flow(
 
 /// Reads an event by preset name or file path.
 pub fn load_event(spec: &str) -> Result<(String, SimEvent), CliError> {
+    load_event_input(spec).map(|(name, _, sim)| (name, sim))
+}
+
+/// Reads an event by preset name or file path: its name, the JSON as given (what a stored
+/// run keeps for replay) and the validated, completed event. A file is read through
+/// `files::read_text`: inside a workspace it must resolve inside it, and it is capped at
+/// `files::EVENT_LIMIT`.
+pub fn load_event_input(spec: &str) -> Result<(String, serde_json::Value, SimEvent), CliError> {
     let (name, text) = match run::presets::find(spec) {
         Some(json) => (spec.to_string(), json.to_string()),
         None => {
             let path = Path::new(spec);
-            if !path.exists() {
+            if path.symlink_metadata().is_err() {
                 return Err(CliError::Usage(format!(
                     "`{spec}` is neither an event preset ({}) nor a file",
                     run::presets::names().join(", ")
                 )));
             }
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| CliError::Usage(format!("{spec}: {e}")))?;
+            let root = crate::workspace::discover(path);
+            let within = crate::files::confinement(path, root.as_deref());
+            let text = crate::files::read_text(path, within, crate::files::EVENT_LIMIT)
+                .map_err(CliError::usage)?;
             (spec.to_string(), text)
         }
     };
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| CliError::Usage(format!("{name}: not JSON: {e}")))?;
-    let sim = run::event::parse(value).map_err(|errors| {
+    let invalid = |errors: Vec<run::event::EventError>| {
         let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
         CliError::Usage(format!(
             "{name}: the event does not follow the event object reference:\n{}",
             lines.join("\n")
         ))
-    })?;
-    Ok((name, sim))
-}
-
-/// The workspace's user directory (`users.yaml`, or the file `users:` names).
-pub fn load_directory(ws: &Workspace) -> Result<run::directory::Directory, CliError> {
-    let Some(root) = &ws.root else {
-        return Ok(run::directory::Directory::default());
     };
-    let path = root.join(ws.settings.users.as_deref().unwrap_or("users.yaml"));
-    if !path.is_file() {
-        return Ok(run::directory::Directory::default());
+    let sim = run::event::parse(value.clone()).map_err(invalid)?;
+    // The event's own users are hostile data too: refuse hashes above the argon2 caps here,
+    // with their path, rather than at the password check.
+    let hash_errors: Vec<run::event::EventError> = sim
+        .directory
+        .iter()
+        .enumerate()
+        .filter_map(|(i, user)| {
+            let hash = user.password_hash.as_deref()?;
+            let problem = run::crypto::check_password_hash(hash).err()?;
+            Some(run::event::EventError {
+                path: format!("directory[{i}].password_hash"),
+                message: problem,
+            })
+        })
+        .collect();
+    if !hash_errors.is_empty() {
+        return Err(invalid(hash_errors));
     }
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
-    let file: DirectoryFile = serde_saphyr::from_str(&text)
-        .map_err(|e| CliError::Usage(format!("{}: {}", path.display(), e.without_snippet())))?;
-    Ok(run::directory::Directory { users: file.users })
+    Ok((name, value, sim))
 }
 
-/// The session signing configuration: the named secret's value, else the simulation key.
-pub fn session_config(ws: &Workspace) -> SessionConfig {
+/// The workspace's user directory (`users.yaml`, or the file `users:` names), as loaded and
+/// validated with the workspace.
+pub fn load_directory(ws: &Workspace) -> run::directory::Directory {
+    run::directory::Directory {
+        users: ws.users.clone(),
+    }
+}
+
+/// The session signing configuration: the named secret's value, else the public simulation
+/// key, with a warning when a configured secret has no value. A configured value shorter
+/// than HS256 allows is refused.
+pub fn session_config(ws: &Workspace) -> Result<(SessionConfig, Option<String>), CliError> {
     let mut config = SessionConfig {
         issuer: ws.settings.session.issuer.clone(),
-        ..SessionConfig::default()
+        signing_key: run::crypto::SIMULATION_SIGNING_KEY.to_vec(),
     };
-    if let Some(key) = ws
-        .settings
-        .session
-        .signing_secret
-        .as_ref()
-        .and_then(|name| ws.secret_value(name))
-    {
-        config.signing_key = key.into_bytes();
+    let Some(name) = &ws.settings.session.signing_secret else {
+        return Ok((config, None));
+    };
+    match ws.secret_value(name) {
+        Some(key) if key.len() < run::crypto::MIN_SIGNING_KEY_BYTES => {
+            Err(CliError::Usage(format!(
+                "the value of `{name}` (session.signing_secret) has {} bytes; HS256 needs a key of at least {} bytes",
+                key.len(),
+                run::crypto::MIN_SIGNING_KEY_BYTES
+            )))
+        }
+        Some(key) => {
+            config.signing_key = key.into_bytes();
+            Ok((config, None))
+        }
+        None => Ok((
+            config,
+            Some(format!(
+                "session.signing_secret `{name}` has no value (set AUTHFLOW_SECRET_{name} or add it to {}): tokens are signed with the public simulation key",
+                crate::workspace::SECRETS_FILE
+            )),
+        )),
     }
-    config
 }
 
-/// Runs a compiled flow once.
+/// Runs a compiled flow once. Warnings (a signing secret with no value) go to standard error.
 pub fn simulate(
     compiled: &Compiled,
     event_name: &str,
     sim: &SimEvent,
     actions: &dyn ActionRunner,
 ) -> Result<Trace, CliError> {
-    let directory = load_directory(&compiled.loaded.ws)?;
-    let simulator = Simulator::new(
-        &compiled.plan,
-        directory,
-        session_config(&compiled.loaded.ws),
-    )
-    .map_err(|e| CliError::Usage(e.to_string()))?;
+    let directory = load_directory(&compiled.loaded.ws);
+    let (session, warning) = session_config(&compiled.loaded.ws)?;
+    if let Some(warning) = warning {
+        eprintln!("warning: {}", super::escape::escape_lines(&warning));
+    }
+    let simulator = Simulator::new(&compiled.plan, directory, session)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     Ok(simulator.run(sim, event_name, actions))
 }
 
-/// Where runs are stored: `.authflow/runs/` in the workspace, or the current directory.
-pub fn runs_dir(ws_root: Option<&Path>) -> PathBuf {
-    ws_root
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-        .join(".authflow")
-        .join("runs")
+/// Where the store lives: the workspace root, or the current directory outside any workspace.
+pub fn store_base(ws_root: Option<&Path>) -> PathBuf {
+    ws_root.map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-/// Stores a trace atomically (written whole to a temporary file, then renamed).
-pub fn store_run(dir: &Path, trace: &Trace) -> Result<PathBuf, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    let safe = |s: &str| {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect::<String>()
-    };
-    let base = format!(
-        "{millis}-{}-{}",
-        safe(&trace.flow),
-        safe(
-            Path::new(&trace.event)
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or(&trace.event)
-        )
-    );
-    let mut path = dir.join(format!("{base}.json"));
-    let mut n = 1;
-    while path.exists() {
-        path = dir.join(format!("{base}-{n}.json"));
-        n += 1;
-    }
-    let tmp = path.with_extension("json.tmp");
-    let text = serde_json::to_string_pretty(trace).map_err(|e| e.to_string())?;
-    std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(path)
+/// Every secret value the workspace knows, by name: what a stored run must never hold.
+pub fn secret_values(ws: &Workspace) -> Vec<(String, String)> {
+    let mut names: Vec<&String> = ws.settings.secrets.iter().collect();
+    names.extend(ws.actions.values().flat_map(|a| a.meta.secrets.iter()));
+    names.extend(ws.modules.values().flat_map(|m| m.meta.secrets.iter()));
+    names.extend(ws.settings.session.signing_secret.iter());
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter_map(|name| Some((name.clone(), ws.secret_value(name)?)))
+        .collect()
 }
 
-/// Stored runs, newest first: (id, trace).
-pub fn list_runs(dir: &Path) -> Vec<(String, Trace)> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut runs: Vec<(String, Trace)> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().and_then(|x| x.to_str()) == Some("json"))
-        .filter_map(|e| {
-            let id = e.path().file_stem()?.to_str()?.to_string();
-            let trace = serde_json::from_str(&std::fs::read_to_string(e.path()).ok()?).ok()?;
-            Some((id, trace))
+/// Stores a run in the store under `base` (`store_base`) and returns its id.
+pub fn store_run(
+    base: &Path,
+    compiled: &Compiled,
+    flow_file: &Path,
+    input_event: &serde_json::Value,
+    trace: &Trace,
+) -> Result<String, crate::store::StoreError> {
+    let ws = &compiled.loaded.ws;
+    let mut store = crate::store::Store::open(base)?;
+    // The flow's path from the workspace root, so replay finds it from anywhere.
+    let relative = ws
+        .root
+        .as_deref()
+        .and_then(|root| {
+            std::fs::canonicalize(flow_file)
+                .ok()?
+                .strip_prefix(root)
+                .ok()
+                .map(Path::to_path_buf)
         })
-        .collect();
-    runs.sort_by(|a, b| b.0.cmp(&a.0));
-    runs
+        .unwrap_or_else(|| crate::workspace::display_path(flow_file));
+    store.insert_run(crate::store::NewRun {
+        flow_file: &relative.display().to_string(),
+        input_event,
+        trace,
+        secrets: &secret_values(ws),
+    })
 }

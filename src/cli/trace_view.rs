@@ -4,36 +4,74 @@
 use super::TraceFormat;
 use crate::run::ActionResult;
 use crate::run::trace::{BlockStatus, Outcome, Trace};
-use std::fmt::Write;
+use crate::store::StoredRun;
 use std::path::Path;
+
+/// Appends one line of output, every unsafe character of tenant text in it escaped (the
+/// layout itself has none), so no log line, reason or name can forge or hide lines.
+fn line(out: &mut String, text: impl AsRef<str>) {
+    out.push_str(&super::escape::escape(text.as_ref()));
+    out.push('\n');
+}
 
 /// A trace in the format asked for.
 pub fn trace(trace: &Trace, format: TraceFormat) -> String {
     match format {
         TraceFormat::Human => render(trace),
-        TraceFormat::Json => serde_json::to_string_pretty(trace).unwrap_or_default() + "\n",
+        TraceFormat::Json => json(trace),
     }
 }
 
-/// The stored runs, a line each, newest first.
-pub fn run_list(dir: &Path, runs: &[(String, Trace)]) -> String {
+/// Pretty JSON for standard output, with the characters serde leaves raw escaped.
+fn json(value: &impl serde::Serialize) -> String {
+    super::escape::escape_json(serde_json::to_string_pretty(value).unwrap_or_default()) + "\n"
+}
+
+/// The stored runs, a line each (or a JSON array), newest first.
+pub fn run_list(store: &Path, runs: &[StoredRun], format: TraceFormat) -> String {
+    if format == TraceFormat::Json {
+        let items: Vec<serde_json::Value> = runs
+            .iter()
+            .map(|run| {
+                serde_json::json!({
+                    "id": run.id,
+                    "recorded_at": run.recorded_at.to_string(),
+                    "flow": run.flow,
+                    "flow_file": run.flow_file,
+                    "event": run.event_name,
+                    "outcome": run.outcome,
+                    "deny_reason": run.deny_reason,
+                    "blocks": run.trace.blocks.len(),
+                    "elapsed_us": run.trace.elapsed_us,
+                })
+            })
+            .collect();
+        return json(&items);
+    }
     let mut out = String::new();
     if runs.is_empty() {
-        let _ = writeln!(out, "no runs stored in {}", dir.display());
+        line(
+            &mut out,
+            format!("no stored runs match in {}", store.display()),
+        );
     }
-    for (id, trace) in runs {
-        let outcome = match trace.outcome {
+    for run in runs {
+        let outcome = match run.outcome {
             Outcome::Allow => "allow".to_string(),
-            Outcome::Deny => format!("deny ({})", trace.deny_reason.as_deref().unwrap_or("")),
+            Outcome::Deny => format!("deny ({})", run.deny_reason.as_deref().unwrap_or("")),
         };
-        let _ = writeln!(
-            out,
-            "{id}  {}  {}  {}  {} blocks  {} µs",
-            trace.flow,
-            trace.event,
-            outcome,
-            trace.blocks.len(),
-            trace.elapsed_us
+        let at = run.recorded_at.strftime("%Y-%m-%d %H:%M:%S");
+        line(
+            &mut out,
+            format!(
+                "{}  {at}  {}  {}  {}  {} blocks  {} µs",
+                run.id,
+                run.flow,
+                run.event_name,
+                outcome,
+                run.trace.blocks.len(),
+                run.trace.elapsed_us
+            ),
         );
     }
     out
@@ -51,9 +89,7 @@ pub struct ActionReport<'a> {
 impl ActionReport<'_> {
     pub fn render(&self, format: TraceFormat) -> String {
         match format {
-            TraceFormat::Json => {
-                serde_json::to_string_pretty(&self.json()).unwrap_or_default() + "\n"
-            }
+            TraceFormat::Json => json(&self.json()),
             TraceFormat::Human => self.human(),
         }
     }
@@ -86,42 +122,44 @@ impl ActionReport<'_> {
         } else {
             "disabled: flows skip it, the Test pane runs it"
         };
-        let _ = writeln!(out, "action {slug} ({state}) · event {}", self.event);
-        let _ = writeln!(out, "Logs");
+        line(
+            &mut out,
+            format!("action {slug} ({state}) · event {}", self.event),
+        );
+        line(&mut out, "Logs");
         if result.logs.is_empty() {
-            let _ = writeln!(out, "  (none)");
+            line(&mut out, "  (none)");
         }
         for log in &result.logs {
-            let _ = writeln!(out, "  {:<5} {}", log.level, log.message);
+            line(&mut out, format!("  {:<5} {}", log.level, log.message));
         }
-        let _ = writeln!(out, "State writes");
+        line(&mut out, "State writes");
         if result.state_writes.is_empty() {
-            let _ = writeln!(out, "  (none)");
+            line(&mut out, "  (none)");
         }
         for (k, v) in &result.state_writes {
-            let _ = writeln!(out, "  step.{slug}.{k} = {v}");
+            line(&mut out, format!("  step.{slug}.{k} = {v}"));
         }
-        let _ = writeln!(out, "Metadata");
-        let _ = writeln!(
-            out,
-            "  elapsed: {:.2} ms",
-            self.elapsed.as_secs_f64() * 1000.0
+        line(&mut out, "Metadata");
+        line(
+            &mut out,
+            format!("  elapsed: {:.2} ms", self.elapsed.as_secs_f64() * 1000.0),
         );
         for (k, v) in &result.metadata_patch {
-            let _ = writeln!(out, "  app_metadata.{k} = {v}");
+            line(&mut out, format!("  app_metadata.{k} = {v}"));
         }
         for (k, v) in &result.claims {
-            let _ = writeln!(out, "  claim {k} = {v}");
+            line(&mut out, format!("  claim {k} = {v}"));
         }
         if let Some(reason) = &result.denied {
-            let _ = writeln!(out, "Denied: {reason}");
+            line(&mut out, format!("Denied: {reason}"));
         }
         if let Some(f) = &result.failure {
             let at = match (&f.file, f.line) {
                 (Some(file), Some(line)) => format!(" at {file}:{line}"),
                 _ => String::new(),
             };
-            let _ = writeln!(out, "Failed ({}): {}{at}", f.kind, f.message);
+            line(&mut out, format!("Failed ({}): {}{at}", f.kind, f.message));
         }
         out
     }
@@ -158,34 +196,38 @@ pub fn render(trace: &Trace) -> String {
             trace.deny_reason.as_deref().unwrap_or("no reason")
         ),
     };
-    let _ = writeln!(
-        out,
-        "flow {} · event {} · {} · {}",
-        trace.flow,
-        trace.event,
-        verdict,
-        duration(trace.elapsed_us)
+    line(
+        &mut out,
+        format!(
+            "flow {} · event {} · {} · {}",
+            trace.flow,
+            trace.event,
+            verdict,
+            duration(trace.elapsed_us)
+        ),
     );
     let mut stage: Option<&str> = None;
     for (i, b) in trace.blocks.iter().enumerate() {
         if stage != Some(b.stage.as_str()) {
-            let _ = writeln!(out, "├─ stage {}", b.stage);
+            line(&mut out, format!("├─ stage {}", b.stage));
             stage = Some(b.stage.as_str());
         }
         let last_in_stage = trace.blocks.get(i + 1).is_none_or(|n| n.stage != b.stage);
         let branch = if last_in_stage { "└─" } else { "├─" };
         let pipe = if last_in_stage { "   " } else { "│  " };
         let status = format!("{:?}", b.status).to_lowercase();
-        let _ = writeln!(
-            out,
-            "│  {branch} {} {} ({}) {status} · {}",
-            mark(b.status),
-            b.id,
-            title(&b.kind),
-            duration(b.elapsed_us)
+        line(
+            &mut out,
+            format!(
+                "│  {branch} {} {} ({}) {status} · {}",
+                mark(b.status),
+                b.id,
+                title(&b.kind),
+                duration(b.elapsed_us)
+            ),
         );
         let detail = |out: &mut String, text: String| {
-            let _ = writeln!(out, "│  {pipe}    {text}");
+            line(out, format!("│  {pipe}    {text}"));
         };
         if let Some(reason) = &b.reason {
             detail(&mut out, format!("reason: {reason}"));
@@ -224,32 +266,43 @@ pub fn render(trace: &Trace) -> String {
             detail(&mut out, format!("fetch  {f}"));
         }
     }
-    let _ = writeln!(
-        out,
-        "outcome: {}",
-        match trace.outcome {
-            Outcome::Allow => "allow".to_string(),
-            Outcome::Deny => format!("deny: {}", trace.deny_reason.as_deref().unwrap_or("")),
-        }
+    line(
+        &mut out,
+        format!(
+            "outcome: {}",
+            match trace.outcome {
+                Outcome::Allow => "allow".to_string(),
+                Outcome::Deny => format!("deny: {}", trace.deny_reason.as_deref().unwrap_or("")),
+            }
+        ),
     );
-    let _ = writeln!(out, "authentication: {}", trace.authentication);
-    let _ = writeln!(
-        out,
-        "step state: {}",
-        serde_json::Value::Object(trace.state.clone())
+    line(
+        &mut out,
+        format!("authentication: {}", trace.authentication),
     );
-    let _ = writeln!(
-        out,
-        "claims: {}",
-        serde_json::Value::Object(trace.claims.clone())
+    line(
+        &mut out,
+        format!(
+            "step state: {}",
+            serde_json::Value::Object(trace.state.clone())
+        ),
     );
-    let _ = writeln!(
-        out,
-        "app_metadata: {}",
-        serde_json::Value::Object(trace.app_metadata.clone())
+    line(
+        &mut out,
+        format!(
+            "claims: {}",
+            serde_json::Value::Object(trace.claims.clone())
+        ),
+    );
+    line(
+        &mut out,
+        format!(
+            "app_metadata: {}",
+            serde_json::Value::Object(trace.app_metadata.clone())
+        ),
     );
     if let Some(token) = &trace.session_token {
-        let _ = writeln!(out, "session token: {token}");
+        line(&mut out, format!("session token: {token}"));
     }
     out
 }

@@ -68,6 +68,7 @@ pub use limits::{
     FAILURE_MESSAGE_BYTES, FETCH_URL_MAX_BYTES, LimitKind, LimitRange, Limits, QUOTED_BYTES,
     RECORDED_URL_BYTES, STACK_BYTES,
 };
+pub use redact::redact_json;
 
 /// Which trigger an action is bound to; it decides the exported entry point and the api.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

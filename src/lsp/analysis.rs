@@ -91,7 +91,7 @@ impl Analysis {
             },
         };
         let mut flow_paths = match root {
-            Some(root) => load::flow_files(&root.join("flows"))?,
+            Some(root) => load::flow_files(ws.list(&root.join("flows"), &mut diagnostics)),
             None => Vec::new(),
         };
         for path in extra_flows {
@@ -99,14 +99,16 @@ impl Analysis {
                 flow_paths.push(path.clone());
             }
         }
+        let streams = crate::streams::file::load(&mut ws, &mut diagnostics);
         let (lock, mut lock_diagnostics) = crate::release::check::read_lock(&mut ws);
         diagnostics.append(&mut lock_diagnostics);
-        let flows = load::parse_flows(&mut ws, &flow_paths, &mut diagnostics)?;
+        let flows = load::parse_flows(&mut ws, &flow_paths, &mut diagnostics);
         let loaded = Loaded {
             ws,
             flows,
             diagnostics,
             lock,
+            streams,
         };
         let actions = check::analyze_actions(&loaded.ws);
         let diagnostics = crate::cli::commands::check::check_loaded_with(&loaded, &actions);

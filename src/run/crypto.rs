@@ -1,15 +1,116 @@
 //! The credentials the built-in blocks verify and the token Issue Session signs: argon2 PHC
 //! password hashes, RFC 6238 TOTP codes, and HS256 JWTs.
+//!
+//! Password hashes come from users.yaml and event files, so their costs are hostile input:
+//! [`ARGON2_CAPS`] bounds them before any hashing starts.
 
 use base64::Engine as _;
 use hmac::{KeyInit, Mac};
 
-/// Verifies a password against an argon2 PHC string (`$argon2id$v=19$...`).
+/// The largest argon2 costs authflow verifies. OWASP's recommendation (m=19456, t=2, p=1) and
+/// RFC 9106's second recommended option (m=65536, t=3, p=4) fit; one verification at the caps
+/// needs 64 MiB and about a second, never more.
+pub struct Argon2Caps {
+    /// Memory, in KiB (`m`).
+    pub memory_kib: u32,
+    /// Passes over memory (`t`).
+    pub iterations: u32,
+    /// Lanes (`p`).
+    pub parallelism: u32,
+    /// Hash output, in bytes.
+    pub output_bytes: usize,
+}
+
+pub const ARGON2_CAPS: Argon2Caps = Argon2Caps {
+    memory_kib: 65536,
+    iterations: 10,
+    parallelism: 16,
+    output_bytes: 64,
+};
+
+/// How to fix a password hash that `check_password_hash` refuses.
+pub const PASSWORD_HASH_HELP: &str = "make a new hash with `authflow hash-password`; authflow verifies argon2 PHC strings with m <= 65536 (KiB), t <= 10, p <= 16";
+
+/// The public key Issue Session signs with when the workspace configures none (or its
+/// `session.signing_secret` has no value). It is in the source code and the README: tokens
+/// signed with it prove nothing. HS256 needs a key of at least 32 bytes (RFC 7518, 3.2).
+pub const SIMULATION_SIGNING_KEY: &[u8] = b"authflow public simulation key: not a secret";
+
+/// The shortest HS256 key authflow signs with (RFC 7518, section 3.2: the hash's size).
+pub const MIN_SIGNING_KEY_BYTES: usize = 32;
+
+/// Parses a PHC string and checks that authflow can verify it within [`ARGON2_CAPS`].
+fn parse_password_hash(
+    phc: &str,
+) -> Result<
+    (
+        argon2::password_hash::phc::PasswordHash,
+        argon2::Params,
+        argon2::Algorithm,
+    ),
+    String,
+> {
+    let hash = argon2::password_hash::phc::PasswordHash::new(phc)
+        .map_err(|e| format!("the password hash is not a PHC string ({e})"))?;
+    let algorithm = argon2::Algorithm::try_from(hash.algorithm.as_str()).map_err(|_| {
+        format!(
+            "the password hash uses `{}`; authflow verifies argon2id, argon2i and argon2d",
+            hash.algorithm
+        )
+    })?;
+    let params = argon2::Params::try_from(&hash)
+        .map_err(|e| format!("the password hash has invalid argon2 parameters ({e})"))?;
+    let caps = &ARGON2_CAPS;
+    let over = |name: &str, value: u64, cap: u64| {
+        (value > cap).then(|| {
+            format!("the password hash's argon2 `{name}={value}` is above authflow's cap of {cap}")
+        })
+    };
+    if let Some(problem) = over("m", params.m_cost().into(), caps.memory_kib.into())
+        .or_else(|| over("t", params.t_cost().into(), caps.iterations.into()))
+        .or_else(|| over("p", params.p_cost().into(), caps.parallelism.into()))
+        .or_else(|| {
+            over(
+                "output length",
+                params.output_len().unwrap_or(0) as u64,
+                caps.output_bytes as u64,
+            )
+        })
+    {
+        return Err(problem);
+    }
+    Ok((hash, params, algorithm))
+}
+
+/// Whether authflow can verify `phc` (a PHC string within [`ARGON2_CAPS`]), without hashing.
+pub fn check_password_hash(phc: &str) -> Result<(), String> {
+    parse_password_hash(phc).map(|_| ())
+}
+
+/// Whether `secret` is a usable TOTP secret: base32 of at least 128 bits (RFC 4226, 4).
+pub fn check_totp_secret(secret: &str) -> Result<(), String> {
+    match base32_decode(secret) {
+        None => Err("the TOTP secret is not base32".into()),
+        Some(bytes) if bytes.len() < 16 => Err(format!(
+            "the TOTP secret has {} bits; RFC 4226 requires at least 128",
+            bytes.len() * 8
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Verifies a password against an argon2 PHC string (`$argon2id$v=19$...`). A hash whose
+/// costs exceed [`ARGON2_CAPS`] is an error, and nothing is hashed.
 pub fn verify_password(password: &str, phc: &str) -> Result<bool, String> {
     use argon2::PasswordVerifier;
-    let hash = argon2::password_hash::phc::PasswordHash::new(phc)
-        .map_err(|e| format!("the stored password hash is not a PHC string: {e}"))?;
-    Ok(argon2::Argon2::default()
+    let (hash, params, algorithm) = parse_password_hash(phc)?;
+    let version = hash
+        .version
+        .map(argon2::Version::try_from)
+        .transpose()
+        .map_err(|e| format!("the password hash has an unknown argon2 version ({e})"))?
+        .unwrap_or_default();
+    Ok(argon2::Argon2::new(algorithm, version, params)
         .verify_password(password.as_bytes(), &hash)
         .is_ok())
 }
@@ -123,6 +224,34 @@ mod tests {
         assert!(verify_password("correct horse", &phc).unwrap());
         assert!(!verify_password("wrong", &phc).unwrap());
         assert!(verify_password("x", "not-a-hash").is_err());
+    }
+
+    #[test]
+    fn hostile_argon2_costs_are_refused_before_hashing() {
+        let salt = "c2FsdHNhbHRzYWx0MTIzNA";
+        let out = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        for (params, cap) in [
+            ("m=4096,t=4294967295,p=1", "t=4294967295"),
+            ("m=1048576,t=1,p=1", "m=1048576"),
+            ("m=4096,t=1,p=255", "p=255"),
+        ] {
+            let phc = format!("$argon2id$v=19${params}${salt}${out}");
+            // Uncapped, the first would hash for days and the second take 1 GiB: refused
+            // before any hashing, so the test finishes at all.
+            let error = verify_password("pw", &phc).unwrap_err();
+            assert!(error.contains(cap), "{error}");
+            assert!(check_password_hash(&phc).is_err());
+        }
+        let ok = hash_password("pw", b"saltsaltsalt1234").unwrap();
+        assert!(check_password_hash(&ok).is_ok());
+        assert!(check_password_hash("$scrypt$ln=16,r=8,p=1$aGVsbG8$aGVsbG8").is_err());
+    }
+
+    #[test]
+    fn totp_secrets_need_128_bits_of_base32() {
+        assert!(check_totp_secret("JBSWY3DPEHPK3PXP").is_err(), "80 bits");
+        assert!(check_totp_secret("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").is_ok());
+        assert!(check_totp_secret("not base32!").is_err());
     }
 
     #[test]

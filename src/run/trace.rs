@@ -1,5 +1,5 @@
 //! The trace of one run: per block what happened, and the run's outcome. Serialised as the
-//! JSON that `authflow run --format json` prints and `.authflow/runs/` stores.
+//! JSON that `authflow run --format json` prints and the store (`crate::store`) keeps.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -9,7 +9,7 @@
 
 use crate::diagnostic::{Code, Diagnostic, FileId};
 use crate::span::Span;
-use crate::workspace::{LoadError, Workspace};
+use crate::workspace::Workspace;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 use std::path::{Component, Path, PathBuf};
@@ -280,26 +280,22 @@ pub fn valid_subject(subject: &str) -> bool {
 }
 
 /// Loads every `streams/*.yaml` of the workspace, in name order.
-pub fn load(
-    ws: &mut Workspace,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Result<Vec<Stream>, LoadError> {
+/// Each file is read through the workspace's confined reader: a refused file is a diagnostic.
+pub fn load(ws: &mut Workspace, diagnostics: &mut Vec<Diagnostic>) -> Vec<Stream> {
     let Some(root) = ws.root.clone() else {
-        return Ok(Vec::new());
+        return Vec::new();
     };
     let mut streams = Vec::new();
-    for path in crate::workspace::sorted_entries(&root.join(STREAMS_DIR))? {
+    for path in ws.list(&root.join(STREAMS_DIR), diagnostics) {
         if !matches!(
             path.extension().and_then(|e| e.to_str()),
             Some("yaml" | "yml")
         ) {
             continue;
         }
-        let text = std::fs::read_to_string(&path).map_err(|source| LoadError {
-            path: path.clone(),
-            source,
-        })?;
-        let file = ws.sources.add(crate::workspace::display_path(&path), text);
+        let Some(file) = ws.read_source(&path, diagnostics) else {
+            continue;
+        };
         let name = path
             .file_stem()
             .and_then(|s| s.to_str())
@@ -328,7 +324,7 @@ pub fn load(
             Err(mut d) => diagnostics.append(&mut d),
         }
     }
-    Ok(streams)
+    streams
 }
 
 /// Value ranges the file format sets.

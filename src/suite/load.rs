@@ -102,9 +102,7 @@ pub fn load(root: &Path, only: &[PathBuf]) -> Result<WorkspaceSuite, SuiteError>
     let loaded = crate::cli::load::load(None, Some(root)).map_err(|e| SuiteError(e.to_string()))?;
     let root =
         std::fs::canonicalize(root).map_err(|e| SuiteError(format!("{}: {e}", root.display())))?;
-    let directory = crate::cli::simulate::load_directory(&loaded.ws).map_err(|e| match e {
-        crate::cli::CliError::Usage(m) | crate::cli::CliError::Diagnostics(m) => SuiteError(m),
-    })?;
+    let directory = crate::cli::simulate::load_directory(&loaded.ws);
     let mut paths = Vec::new();
     if only.is_empty() {
         find_test_files(&root.join("tests"), 0, &mut paths)?;
@@ -186,7 +184,7 @@ fn find_test_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(
     if depth > MAX_DEPTH || !dir.is_dir() {
         return Ok(());
     }
-    let entries = crate::workspace::sorted_entries(dir).map_err(|e| SuiteError(e.to_string()))?;
+    let entries = crate::files::list_dir(dir, None).map_err(|e| SuiteError(e.to_string()))?;
     for path in entries {
         let meta = std::fs::symlink_metadata(&path)
             .map_err(|e| SuiteError(format!("{}: {e}", path.display())))?;
@@ -206,30 +204,11 @@ fn find_test_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(
 /// Reads a file the suite names: it must resolve inside the workspace (a symlink may not lead
 /// out), be a regular file, and be at most [`MAX_FILE_BYTES`].
 pub fn read_in_workspace(root: &Path, path: &Path) -> Result<String, SuiteError> {
-    let shown = path.display();
-    let real = std::fs::canonicalize(path).map_err(|e| SuiteError(format!("{shown}: {e}")))?;
-    if !real.starts_with(root) {
-        return Err(SuiteError(format!(
-            "{shown}: resolves to {}, outside the workspace",
-            real.display()
-        )));
-    }
-    let meta = std::fs::metadata(&real).map_err(|e| SuiteError(format!("{shown}: {e}")))?;
-    if !meta.is_file() {
-        return Err(SuiteError(format!("{shown}: not a regular file")));
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(SuiteError(format!(
-            "{shown}: {} bytes, more than the {MAX_FILE_BYTES} bytes a test input may have",
-            meta.len()
-        )));
-    }
-    use std::io::Read;
-    let mut text = String::new();
-    std::fs::File::open(&real)
-        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_string(&mut text))
-        .map_err(|e| SuiteError(format!("{shown}: {e}")))?;
-    Ok(text)
+    let limit = crate::files::Limit {
+        bytes: MAX_FILE_BYTES,
+        what: "test inputs",
+    };
+    crate::files::read_text(path, Some(root), limit).map_err(|e| SuiteError(e.to_string()))
 }
 
 /// The keys a defaults block, a test and a row may set, each layer over the one before.

@@ -143,15 +143,20 @@ pub fn run(
 
 fn prepare(suite: &WorkspaceSuite) -> Prepared<'_> {
     let ws = &suite.loaded.ws;
-    let session = crate::cli::simulate::session_config(ws);
+    // A signing key HS256 cannot use fails every flow's cases, with the reason.
+    let configured = crate::cli::simulate::session_config(ws).map(|(session, _)| session);
     let simulators = suite
         .flows
         .iter()
-        .map(|f| {
-            Simulator::new(&f.plan, suite.directory.clone(), session.clone())
-                .map_err(|e| e.to_string())
+        .map(|f| match &configured {
+            Ok(session) => Simulator::new(&f.plan, suite.directory.clone(), session.clone())
+                .map_err(|e| e.to_string()),
+            Err(crate::cli::CliError::Usage(m) | crate::cli::CliError::Diagnostics(m)) => {
+                Err(m.clone())
+            }
         })
         .collect();
+    let session = configured.unwrap_or_default();
     let sources = ws
         .actions
         .iter()

@@ -7,6 +7,7 @@ pub mod source;
 
 use crate::catalog::api::Trigger;
 use crate::diagnostic::{Code, Diagnostic, FileId};
+use crate::run::directory::{DirectoryFile, DirectoryUser};
 use crate::span::Span;
 use crate::syntax::yaml;
 use schemars::JsonSchema;
@@ -161,32 +162,40 @@ pub struct Module {
 /// empty one (default settings, no actions).
 #[derive(Default)]
 pub struct Workspace {
+    /// The workspace directory, with symbolic links resolved.
     pub root: Option<PathBuf>,
     pub settings: Settings,
     pub settings_file: Option<FileId>,
     pub actions: BTreeMap<String, Action>,
     pub modules: BTreeMap<String, Module>,
+    /// The simulated user directory (`users.yaml`, or the file `users:` names).
+    pub users: Vec<DirectoryUser>,
+    pub users_file: Option<FileId>,
+    /// Secret values from `.authflow/secrets.yaml` (the environment overrides them).
+    secrets: BTreeMap<String, String>,
     pub sources: Sources,
     /// Texts that replace files on disk while loading, by absolute path: an editor's unsaved
     /// buffers (`authflow lsp`). Empty for every command.
     pub overlay: BTreeMap<PathBuf, String>,
 }
 
-/// An error that stops loading: a file that cannot be read.
-#[derive(Debug, thiserror::Error)]
-#[error("{path}: {source}")]
-pub struct LoadError {
-    pub path: PathBuf,
-    pub source: std::io::Error,
-}
+/// An error that stops loading: a file named on the command line that cannot be read.
+pub type LoadError = crate::files::ReadError;
+
+/// The file of local secret values, relative to the workspace root. Never committed.
+pub const SECRETS_FILE: &str = ".authflow/secrets.yaml";
 
 /// Finds the workspace root as git finds a repository: upwards from `start` to a directory
-/// holding `authflow.yaml`.
+/// holding `authflow.yaml`. A file (`login.yaml`, `./login.yaml` or `flows/login.yaml`)
+/// starts from its directory.
 pub fn discover(start: &Path) -> Option<PathBuf> {
-    let start = if start.is_file() {
-        start.parent()?
-    } else {
+    let start = if start.is_dir() {
         start
+    } else {
+        match start.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        }
     };
     let start = std::fs::canonicalize(start).ok()?;
     start
@@ -201,43 +210,133 @@ impl Workspace {
         Workspace::default()
     }
 
-    /// Loads the workspace at `root`, collecting diagnostics for malformed files.
+    /// Loads the workspace at `root`, collecting diagnostics for malformed files. Every file
+    /// is read through `files::read_text`, confined to the workspace: a file that cannot be
+    /// read is an `unreadable-file` diagnostic, and loading goes on without it.
     pub fn load(root: &Path, diagnostics: &mut Vec<Diagnostic>) -> Result<Workspace, LoadError> {
         Workspace::load_overlaid(root, BTreeMap::new(), diagnostics)
     }
 
     /// Loads the workspace at `root`, reading each file from `overlay` when it holds the
-    /// file's path and from disk otherwise.
+    /// file's path and through `files::read_text` otherwise.
     pub fn load_overlaid(
         root: &Path,
         overlay: BTreeMap<PathBuf, String>,
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Result<Workspace, LoadError> {
+        let root = std::fs::canonicalize(root)
+            .map_err(|e| crate::files::ReadError::new(root, crate::files::ReadErrorKind::Io(e)))?;
         let mut ws = Workspace {
-            root: Some(root.to_path_buf()),
+            root: Some(root.clone()),
             overlay,
             ..Workspace::default()
         };
         let settings_path = root.join(SETTINGS_FILE);
-        let text = ws.read(&settings_path)?;
-        let file = ws.sources.add(display_path(&settings_path), text);
-        ws.settings_file = Some(file);
-        match yaml::from_str::<Settings>(ws.sources.text(file), file) {
-            Ok(settings) => ws.settings = settings,
-            Err(mut d) => diagnostics.append(&mut d),
+        if let Some(file) = ws.read_source(&settings_path, diagnostics) {
+            ws.settings_file = Some(file);
+            match yaml::from_str::<Settings>(ws.sources.text(file), file) {
+                Ok(settings) => {
+                    ws.settings = settings;
+                    ws.check_settings(file, diagnostics);
+                }
+                Err(mut d) => diagnostics.append(&mut d),
+            }
         }
-        ws.load_actions(root, diagnostics)?;
-        ws.load_modules(root, diagnostics)?;
+        ws.load_actions(&root, diagnostics);
+        ws.load_modules(&root, diagnostics);
+        ws.load_users(&root, diagnostics);
+        ws.load_secrets(&root, diagnostics);
         Ok(ws)
     }
 
-    fn load_actions(
+    /// Reads a workspace file into the source table; a refusal becomes a diagnostic on the
+    /// file (added with no text) and `None`.
+    pub fn read_source(
         &mut self,
-        root: &Path,
+        path: &Path,
         diagnostics: &mut Vec<Diagnostic>,
-    ) -> Result<(), LoadError> {
+    ) -> Option<FileId> {
+        if let Some(text) = self.overlay.get(path) {
+            let text = text.clone();
+            return Some(self.sources.add(display_path(path), text));
+        }
+        match crate::files::read_text(path, self.root.as_deref(), crate::files::SOURCE_LIMIT) {
+            Ok(text) => Some(self.sources.add(display_path(path), text)),
+            Err(error) => {
+                diagnostics.push(self.unreadable(path, &error));
+                None
+            }
+        }
+    }
+
+    /// The `unreadable-file` diagnostic for a file or directory that was not read.
+    fn unreadable(&mut self, path: &Path, error: &crate::files::ReadError) -> Diagnostic {
+        use crate::files::ReadErrorKind;
+        let file = self.sources.add(display_path(path), String::new());
+        let help = match &error.kind {
+            ReadErrorKind::OutsideWorkspace { .. } => {
+                "replace the symbolic link with the file itself, or with a link that stays inside the workspace"
+            }
+            ReadErrorKind::NotRegular { .. } => "replace it with a regular file, or remove it",
+            ReadErrorKind::TooLarge { .. } => "split the file, or remove what it does not need",
+            ReadErrorKind::NotUtf8 { .. } => "save the file as UTF-8",
+            ReadErrorKind::NotFound | ReadErrorKind::Io(_) => {
+                "check that the file exists and is readable"
+            }
+        };
+        Diagnostic::new(
+            Code::UnreadableFile,
+            file,
+            Span::default(),
+            format!(
+                "`{}` was not read: {}",
+                display_path(path).display(),
+                error.kind
+            ),
+        )
+        .help(help)
+    }
+
+    /// The sorted entries of a workspace directory; a directory that resolves outside the
+    /// workspace is a diagnostic and lists nothing.
+    fn entries(&mut self, dir: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+        match crate::files::list_dir(dir, self.root.as_deref()) {
+            Ok(entries) => entries,
+            Err(error) => {
+                diagnostics.push(self.unreadable(dir, &error));
+                Vec::new()
+            }
+        }
+    }
+
+    /// Settings that parse but do not hold together.
+    fn check_settings(&self, file: FileId, diagnostics: &mut Vec<Diagnostic>) {
+        if let Some(name) = &self.settings.session.signing_secret
+            && !self.settings.secrets.contains(name)
+        {
+            let text = self.sources.text(file);
+            let span = text
+                .find("signing_secret")
+                .and_then(|key| text[key..].find(name.as_str()).map(|i| key + i))
+                .map_or_else(Span::default, |i| Span::new(i, i + name.len()));
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::UndeclaredSecret,
+                    file,
+                    span,
+                    format!(
+                        "`session.signing_secret` names `{name}`, which `secrets:` does not declare"
+                    ),
+                )
+                .label("not declared in `secrets:`")
+                .help(format!("add `{name}` to `secrets:` in authflow.yaml")),
+            );
+        }
+    }
+
+    fn load_actions(&mut self, root: &Path, diagnostics: &mut Vec<Diagnostic>) {
         let dir = root.join("actions");
-        for path in sorted_entries(&dir)? {
+        for path in self.entries(&dir, diagnostics) {
             if path.extension().and_then(|e| e.to_str()) != Some("js") {
                 continue;
             }
@@ -248,18 +347,21 @@ impl Workspace {
             else {
                 continue;
             };
-            let text = self.read(&path)?;
-            let code_file = self.sources.add(display_path(&path), text);
+            let Some(code_file) = self.read_source(&path, diagnostics) else {
+                continue;
+            };
             let meta_path = path.with_extension("yaml");
-            let (meta, meta_file) = if meta_path.is_file() {
-                let text = self.read(&meta_path)?;
-                let file = self.sources.add(display_path(&meta_path), text);
-                match yaml::from_str::<ActionMeta>(self.sources.text(file), file) {
-                    Ok(meta) => (meta, Some(file)),
-                    Err(mut d) => {
-                        diagnostics.append(&mut d);
-                        (default_meta(&slug), Some(file))
-                    }
+            let (meta, meta_file) = if meta_path.symlink_metadata().is_ok() {
+                match self.read_source(&meta_path, diagnostics) {
+                    Some(file) => match yaml::from_str::<ActionMeta>(self.sources.text(file), file)
+                    {
+                        Ok(meta) => (meta, Some(file)),
+                        Err(mut d) => {
+                            diagnostics.append(&mut d);
+                            (default_meta(&slug), Some(file))
+                        }
+                    },
+                    None => (default_meta(&slug), None),
                 }
             } else {
                 diagnostics.push(
@@ -278,16 +380,11 @@ impl Workspace {
                 },
             );
         }
-        Ok(())
     }
 
-    fn load_modules(
-        &mut self,
-        root: &Path,
-        diagnostics: &mut Vec<Diagnostic>,
-    ) -> Result<(), LoadError> {
+    fn load_modules(&mut self, root: &Path, diagnostics: &mut Vec<Diagnostic>) {
         let dir = root.join("modules");
-        for module_dir in sorted_entries(&dir)? {
+        for module_dir in self.entries(&dir, diagnostics) {
             if !module_dir.is_dir() {
                 continue;
             }
@@ -309,31 +406,30 @@ impl Workspace {
                 versions: BTreeMap::new(),
                 draft: None,
             };
-            if meta_path.is_file() {
-                let text = self.read(&meta_path)?;
-                let file = self.sources.add(display_path(&meta_path), text);
+            if meta_path.symlink_metadata().is_ok()
+                && let Some(file) = self.read_source(&meta_path, diagnostics)
+            {
                 module.meta_file = Some(file);
                 match yaml::from_str::<ModuleMeta>(self.sources.text(file), file) {
                     Ok(meta) => module.meta = meta,
                     Err(mut d) => diagnostics.append(&mut d),
                 }
             }
-            for path in sorted_entries(&module_dir)? {
+            for path in self.entries(&module_dir, diagnostics) {
                 let Some(file_name) = path.file_name().and_then(|s| s.to_str()) else {
                     continue;
                 };
                 if file_name == "draft.js" {
-                    let text = self.read(&path)?;
-                    module.draft = Some(self.sources.add(display_path(&path), text));
+                    module.draft = self.read_source(&path, diagnostics);
                 } else if let Some(version) = file_name
                     .strip_prefix('v')
                     .and_then(|s| s.strip_suffix(".js"))
                 {
                     match version.parse::<u32>() {
                         Ok(n) => {
-                            let text = self.read(&path)?;
-                            let file = self.sources.add(display_path(&path), text);
-                            module.versions.insert(n, file);
+                            if let Some(file) = self.read_source(&path, diagnostics) {
+                                module.versions.insert(n, file);
+                            }
                         }
                         Err(_) => {
                             let file = self.sources.add(display_path(&path), String::new());
@@ -347,13 +443,87 @@ impl Workspace {
             }
             self.modules.insert(name, module);
         }
-        Ok(())
     }
 
-    /// Reads a flow file into the source table.
+    /// The user directory: `users.yaml` when present, or the file `users:` names (which must
+    /// exist). Each user is validated (password hash costs, TOTP secret) with a span.
+    fn load_users(&mut self, root: &Path, diagnostics: &mut Vec<Diagnostic>) {
+        let named = self.settings.users.clone();
+        let path = root.join(named.as_deref().unwrap_or("users.yaml"));
+        if named.is_none() && path.symlink_metadata().is_err() {
+            return;
+        }
+        let Some(file) = self.read_source(&path, diagnostics) else {
+            return;
+        };
+        self.users_file = Some(file);
+        match yaml::from_str::<DirectoryFile>(self.sources.text(file), file) {
+            Ok(directory) => {
+                diagnostics.extend(validate_users(&self.sources, file, &directory.users));
+                self.users = directory.users;
+            }
+            Err(mut d) => diagnostics.append(&mut d),
+        }
+    }
+
+    /// `.authflow/secrets.yaml`, when present: `NAME: value` lines. The file's text is kept
+    /// with every value masked, so no diagnostic can show a secret value.
+    fn load_secrets(&mut self, root: &Path, diagnostics: &mut Vec<Diagnostic>) {
+        let path = root.join(SECRETS_FILE);
+        if path.symlink_metadata().is_err() {
+            return;
+        }
+        let text = match crate::files::read_text(&path, Some(root), crate::files::SOURCE_LIMIT) {
+            Ok(text) => text,
+            Err(error) => {
+                diagnostics.push(self.unreadable(&path, &error));
+                return;
+            }
+        };
+        let file = self.sources.add(display_path(&path), mask_values(&text));
+        match yaml::from_str::<BTreeMap<String, String>>(&text, file) {
+            Ok(secrets) => self.secrets = secrets,
+            Err(errors) => {
+                // serde's messages may quote the value they could not read: say what is wrong
+                // in general terms, at the place it is wrong.
+                diagnostics.extend(errors.into_iter().take(1).map(|d| {
+                    Diagnostic::new(
+                        Code::YamlSyntax,
+                        file,
+                        d.span,
+                        format!("`{SECRETS_FILE}` is not a map of secret names to string values"),
+                    )
+                    .label("cannot read this entry")
+                    .help("write one `NAME: value` line per secret; quote values YAML would read as numbers, booleans or lists")
+                }));
+            }
+        }
+    }
+
+    /// Reads a flow file named on the command line into the source table. A file inside the
+    /// workspace must resolve inside it; any file must be a regular file within the size limit.
     pub fn read_flow(&mut self, path: &Path) -> Result<FileId, LoadError> {
-        let text = self.read(path)?;
+        if let Some(text) = self.overlay.get(path) {
+            let text = text.clone();
+            return Ok(self.sources.add(display_path(path), text));
+        }
+        let within = crate::files::confinement(path, self.root.as_deref());
+        let text = crate::files::read_text(path, within, crate::files::SOURCE_LIMIT)?;
         Ok(self.sources.add(display_path(path), text))
+    }
+
+    /// Reads a flow file found in the workspace's `flows/`; a refusal is a diagnostic.
+    pub fn read_listed_flow(
+        &mut self,
+        path: &Path,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<FileId> {
+        self.read_source(path, diagnostics)
+    }
+
+    /// The entries of a workspace directory (for `flows/`), sorted.
+    pub fn list(&mut self, dir: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+        self.entries(dir, diagnostics)
     }
 
     /// The value of a secret for simulation: `AUTHFLOW_SECRET_<NAME>`, then
@@ -362,10 +532,7 @@ impl Workspace {
         if let Ok(v) = std::env::var(format!("AUTHFLOW_SECRET_{name}")) {
             return Some(v);
         }
-        let path = self.root.as_ref()?.join(".authflow").join("secrets.yaml");
-        let text = std::fs::read_to_string(path).ok()?;
-        let map: BTreeMap<String, String> = serde_saphyr::from_str(&text).ok()?;
-        map.get(name).cloned()
+        self.secrets.get(name).cloned()
     }
 
     /// Spanned lookup of a key in a YAML file, for pointing diagnostics at metadata entries.
@@ -376,6 +543,84 @@ impl Workspace {
             None => Span::default(),
         }
     }
+}
+
+/// The `invalid-user` diagnostics of a directory's users: password hashes authflow will not
+/// verify (not PHC, or argon2 costs above the caps), TOTP secrets that are not base32, and
+/// ids used twice. Spans point at the value in `file`.
+pub fn validate_users(sources: &Sources, file: FileId, users: &[DirectoryUser]) -> Vec<Diagnostic> {
+    let text = sources.text(file);
+    let at = |needle: &str| match text.find(needle) {
+        Some(i) if !needle.is_empty() => Span::new(i, i + needle.len()),
+        _ => Span::default(),
+    };
+    let mut diagnostics = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for user in users {
+        if !seen.insert(user.id.as_str()) {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::InvalidUser,
+                    file,
+                    at(&format!("id: {}", user.id)),
+                    format!("two users have the id `{}`", user.id),
+                )
+                .help("give every user its own id"),
+            );
+        }
+        if let Some(hash) = &user.password_hash
+            && let Err(problem) = crate::run::crypto::check_password_hash(hash)
+        {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::InvalidUser,
+                    file,
+                    at(hash),
+                    format!("user `{}`: {problem}", user.id),
+                )
+                .label("this password hash")
+                .help(crate::run::crypto::PASSWORD_HASH_HELP),
+            );
+        }
+        if let Some(secret) = &user.totp_secret
+            && let Err(problem) = crate::run::crypto::check_totp_secret(secret)
+        {
+            diagnostics.push(
+                Diagnostic::new(Code::InvalidUser, file, at(secret), format!("user `{}`: {problem}", user.id))
+                    .label("this TOTP secret")
+                    .help("a TOTP secret is base32 (A-Z, 2-7) of at least 128 bits, as authenticator apps show it"),
+            );
+        }
+    }
+    diagnostics
+}
+
+/// `text` with every value after a `key:` masked by `*` of the same byte length, so spans
+/// into the original stay valid and no excerpt shows a value.
+fn mask_values(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let (body, end) = match line.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (line, ""),
+        };
+        let keep = match body.find(':') {
+            Some(colon) if !body.trim_start().starts_with('#') => colon + 1,
+            _ if body.trim_start().starts_with('#') => body.len(),
+            _ => 0,
+        };
+        out.push_str(&body[..keep]);
+        for c in body[keep..].chars() {
+            let mask = if c.is_whitespace() {
+                c.to_string()
+            } else {
+                "*".repeat(c.len_utf8())
+            };
+            out.push_str(&mask);
+        }
+        out.push_str(end);
+    }
+    out
 }
 
 fn default_meta(slug: &str) -> ActionMeta {
@@ -391,44 +636,14 @@ fn default_meta(slug: &str) -> ActionMeta {
     }
 }
 
-impl Workspace {
-    /// A file's text: the overlay's when it holds the path, else the disk's.
-    fn read(&self, path: &Path) -> Result<String, LoadError> {
-        match self.overlay.get(path) {
-            Some(text) => Ok(text.clone()),
-            None => read(path),
-        }
-    }
-}
-
-fn read(path: &Path) -> Result<String, LoadError> {
-    std::fs::read_to_string(path).map_err(|source| LoadError {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-/// The entries of a directory, sorted; none when it does not exist.
-pub fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
-    if !dir.is_dir() {
-        return Ok(Vec::new());
-    }
-    let entries = std::fs::read_dir(dir).map_err(|source| LoadError {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    Ok(paths)
-}
-
-/// A path relative to the current directory when it lies below it, for shorter messages.
+/// A path relative to the current directory when it lies below it, for shorter messages. A
+/// symbolic link is shown by its own name, never by where it leads.
 pub fn display_path(path: &Path) -> PathBuf {
     let cwd = std::env::current_dir().ok();
-    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let located = crate::files::located(path);
     match cwd
         .and_then(|c| std::fs::canonicalize(c).ok())
-        .and_then(|c| absolute.strip_prefix(&c).ok().map(Path::to_path_buf))
+        .and_then(|c| located.strip_prefix(&c).ok().map(Path::to_path_buf))
     {
         Some(relative) => relative,
         None => path.to_path_buf(),

@@ -29,6 +29,22 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
             "`action test` runs inside a workspace (a directory with authflow.yaml), or give --workspace",
         ));
     }
+    // A workspace that does not load (authflow.yaml, the action's metadata, a module) would
+    // run with defaults in its place: refuse, as `run` does. Flow files do not matter here.
+    let flow_files: Vec<_> = loaded.flows.iter().map(|(file, _)| *file).collect();
+    let load_errors: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error() && !flow_files.contains(&d.file))
+        .cloned()
+        .collect();
+    if !load_errors.is_empty() {
+        return Err(CliError::Diagnostics(crate::cli::render::human(
+            &loaded.ws.sources,
+            &load_errors,
+            crate::cli::stdout_color(),
+        )));
+    }
     let Some(action) = loaded.ws.actions.get(&slug) else {
         let hint = crate::catalog::closest(&slug, loaded.ws.actions.keys().map(String::as_str))
             .map(|s| format!("; did you mean `{s}`?"))

@@ -46,8 +46,12 @@ pub fn run(args: Args) -> CliResult {
     let mut outputs = Vec::new();
     let mut diagnostics = Vec::new();
     for path in &args.files {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+        // The same reader as every command: confined to the file's workspace, regular files
+        // only, capped.
+        let root = crate::workspace::discover(path);
+        let within = crate::files::confinement(path, root.as_deref());
+        let text = crate::files::read_text(path, within, crate::files::SOURCE_LIMIT)
+            .map_err(CliError::usage)?;
         let file = sources.add(crate::workspace::display_path(path), text);
         let from = Syntax::of_path(path);
         let target = match args.to {

@@ -25,7 +25,7 @@ pub struct Args {
     /// Exit 1 unless the run ends with this outcome (for CI).
     #[arg(long, value_enum)]
     expect: Option<Expect>,
-    /// Do not store the run under .authflow/runs/.
+    /// Do not store the run in the workspace's store (.authflow/store.db).
     #[arg(long)]
     no_store: bool,
     /// Run the last published release of the flow instead of the working tree (the draft).
@@ -46,11 +46,11 @@ pub struct Args {
 pub fn run(args: Args, globals: &Globals) -> CliResult {
     let color = crate::cli::stdout_color();
     // The release's files stay on disk (in a temporary directory) until the run is done.
-    let (compiled, runs_dir, _release) = if let Some(bundle) = &args.bundle {
+    let (compiled, store_base, _release) = if let Some(bundle) = &args.bundle {
         let name = args.flow.as_ref().map(|f| f.to_string_lossy().into_owned());
         let from = published::bundle_flow(bundle, name.as_deref(), args.key.as_deref())?;
         eprintln!("{}", from.note);
-        (from.compiled, from.runs_dir, Some(from.dir))
+        (from.compiled, from.store_base, Some(from.dir))
     } else {
         let flow = args
             .flow
@@ -65,14 +65,14 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
                 color,
             )?;
             eprintln!("{}", from.note);
-            (from.compiled, from.runs_dir, Some(from.dir))
+            (from.compiled, from.store_base, Some(from.dir))
         } else {
             let compiled = simulate::compile_flow(flow, globals.workspace.as_deref(), color)?;
-            let dir = simulate::runs_dir(compiled.loaded.ws.root.as_deref());
-            (compiled, dir, None)
+            let base = simulate::store_base(compiled.loaded.ws.root.as_deref());
+            (compiled, base, None)
         }
     };
-    let (name, sim) = simulate::load_event(&args.event)?;
+    let (name, input, sim) = simulate::load_event_input(&args.event)?;
     let engine =
         crate::host::runner_for(&compiled.loaded.ws, &compiled.plan).map_err(CliError::usage)?;
     let mut trace = simulate::simulate(&compiled, &name, &sim, engine.as_ref())?;
@@ -83,9 +83,13 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
         out!("{}", crate::cli::stream_view::emitted(&trace.events));
     }
     if !args.no_store {
-        match simulate::store_run(&runs_dir, &trace) {
-            Ok(path) if args.format == TraceFormat::Human => {
-                outln!("stored as {}", path.display())
+        let flow_file = args
+            .flow
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(&trace.flow));
+        match simulate::store_run(&store_base, &compiled, &flow_file, &input, &trace) {
+            Ok(id) if args.format == TraceFormat::Human => {
+                outln!("stored as run {id} (authflow runs show {id})")
             }
             Ok(_) => {}
             Err(e) => eprintln!("warning: the run was not stored: {e}"),
