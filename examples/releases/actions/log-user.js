@@ -1,7 +1,7 @@
 /**
  * log-user
  *
- * Logs the user's email and country on every login.
+ * Logs the user's email and country on every login, and puts the country in the token.
  *
  * @param {IntelliAuthActionEvent} event - Read-only authentication context.
  * @param {IntelliAuthActionApi} api - Side-effect surface.
@@ -15,5 +15,8 @@ exports.handler = async function logUser(event, api) {
   }
   api.log('info', `log-user: login for ${email}`)
   api.state.set('seen_email', email)
-  api.state.set('country', event.request?.geo?.country ?? 'unknown')
+  const country = event.request?.geo?.country ?? 'unknown'
+  api.state.set('country', country)
+  // Release 2: the country also travels in the session token.
+  api.session.setCustomClaim('country', country)
 }
