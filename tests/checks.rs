@@ -109,3 +109,41 @@ fn sarif_report_is_sarif_2_1_0() {
         11
     );
 }
+
+#[test]
+fn every_rule_documents_a_failing_fixture_of_its_code() {
+    // The docs page shows each rule's example from its fixture and snapshot; here the fixture
+    // must really fail with the rule's code, so the documentation cannot show a passing case.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/check");
+    for rule in authflow::check::rules::RULES {
+        let example = &rule.doc.example;
+        let prefix = format!("{}-", rule.code.as_str().to_lowercase());
+        assert!(
+            example.fixture.starts_with(&prefix) && !example.fixture.contains("-ok-"),
+            "{}: its example {} is not one of its failing fixtures",
+            rule.code,
+            example.fixture
+        );
+        for file in example.files {
+            let on_disk =
+                std::fs::read_to_string(dir.join(format!("{}{}", example.fixture, file.path)))
+                    .unwrap();
+            assert_eq!(on_disk, file.text, "{}{}", example.fixture, file.path);
+        }
+        let (json, errors) = report(&dir.join(example.fixture), Format::Json);
+        assert!(
+            json.contains(&format!("\"code\": \"{}\"", rule.code.as_str())),
+            "{} does not produce {}:\n{json}",
+            example.fixture,
+            rule.code
+        );
+        let (human, _) = report(&dir.join(example.fixture), Format::Human);
+        assert_eq!(
+            human.trim_end(),
+            example.output().trim_end(),
+            "{}",
+            example.fixture
+        );
+        assert!(errors || rule.code.info().severity != authflow::diagnostic::Severity::Error);
+    }
+}

@@ -44,9 +44,11 @@ fn every_rust_file_opens_with_a_module_doc() {
 fn checks_page_is_generated_from_the_rules() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let on_disk = std::fs::read_to_string(root.join("docs/checks.md")).unwrap();
-    assert!(
-        on_disk == authflow::check::rules::docs_markdown(),
-        "docs/checks.md is stale: run `authflow explain --all > docs/checks.md`"
+    assert_generated(
+        "docs/checks.md",
+        &on_disk,
+        &authflow::check::rules::docs_markdown(),
+        str::to_string,
     );
 }
 
@@ -66,7 +68,9 @@ fn assert_generated(
         std::fs::write(root.join(relative), full(generated)).unwrap();
         return;
     }
-    panic!("{relative} is stale: run `AUTHFLOW_BLESS=1 cargo test --test tidy` to regenerate it");
+    panic!(
+        "{relative} is stale: run `AUTHFLOW_BLESS=1 cargo test --test tidy` to regenerate it (docs/checks.md is also `authflow explain --all`)"
+    );
 }
 
 #[test]
@@ -129,4 +133,68 @@ fn no_snapshot_without_its_fixture() {
         orphans.is_empty(),
         "snapshots whose fixture is gone: {orphans:?}"
     );
+}
+
+/// `Code::Variant` names mentioned in a source text.
+fn codes_mentioned(text: &str) -> std::collections::BTreeSet<String> {
+    text.match_indices("Code::")
+        .map(|(i, _)| {
+            text[i + 6..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+        })
+        .filter(|name| name.chars().next().is_some_and(|c| c.is_ascii_uppercase()))
+        .collect()
+}
+
+#[test]
+fn each_rule_file_emits_the_code_of_its_row_and_no_other() {
+    use authflow::check::rules::RULES;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/check/rules");
+    let mut expected_files = std::collections::BTreeSet::new();
+    for rule in RULES {
+        let file = format!("{}.rs", rule.name().replace('-', "_"));
+        let text = std::fs::read_to_string(dir.join(&file))
+            .unwrap_or_else(|_| panic!("rule {} has no file src/check/rules/{file}", rule.code));
+        let mentioned = codes_mentioned(&text);
+        let own = format!("{:?}", rule.code);
+        assert!(
+            mentioned.len() == 1 && mentioned.contains(&own),
+            "src/check/rules/{file} must emit exactly Code::{own} (its row's code); it names {mentioned:?}"
+        );
+        expected_files.insert(file);
+    }
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name != "mod.rs" {
+            assert!(
+                expected_files.contains(&name),
+                "src/check/rules/{name} is not the file of any row in RULES"
+            );
+        }
+    }
+    let codes: std::collections::BTreeSet<_> = RULES.iter().map(|r| r.code).collect();
+    assert_eq!(codes.len(), RULES.len(), "two rows of RULES share a code");
+}
+
+#[test]
+fn no_other_check_file_emits_a_rule_code() {
+    // The context and helpers beside the rules report nothing themselves.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/check");
+    let rule_codes: std::collections::BTreeSet<String> = authflow::check::rules::RULES
+        .iter()
+        .map(|r| format!("{:?}", r.code))
+        .collect();
+    for file in ["mod.rs", "reads.rs", "types.rs"] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        let stray: Vec<_> = codes_mentioned(&text)
+            .into_iter()
+            .filter(|c| rule_codes.contains(c))
+            .collect();
+        assert!(
+            stray.is_empty(),
+            "src/check/{file} names rule codes {stray:?}"
+        );
+    }
 }

@@ -13,6 +13,14 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// The name metadata files use (`trigger: event-stream`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Trigger::Login => "login",
+            Trigger::EventStream => "event-stream",
+        }
+    }
+
     /// The export the runtime calls.
     pub fn export_name(self) -> &'static str {
         match self {
@@ -81,3 +89,16 @@ pub fn method(name: &str) -> Option<&'static ApiMethod> {
 }
 
 pub const LOG_LEVELS: &[&str] = &["debug", "info", "warn", "error"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trigger_names_are_the_metadata_spelling() {
+        for trigger in [Trigger::Login, Trigger::EventStream] {
+            let yaml: Trigger = serde_json::from_value(serde_json::json!(trigger.name())).unwrap();
+            assert_eq!(yaml, trigger);
+        }
+    }
+}

@@ -1,7 +1,11 @@
-//! Passes over a flow's graph that find misconfigurations before publish.
+//! Passes over a flow's graph, and over the workspace's actions and modules, that find
+//! misconfigurations before publish.
 //!
-//! `check_flow` builds the graph, runs the dataflow once, gathers every field read once, then
-//! runs each rule in `rules`. Rules only add diagnostics; they never change the flow.
+//! `check_flow` builds the graph, runs the dataflow once, gathers every field read and
+//! type-checks every condition once, then runs the flow pass of each rule in `rules::RULES`;
+//! `check_workspace` analyses every action and module once and runs the workspace passes. A
+//! rule sees a read-only context (`Context`, `WorkspaceContext`) and reports into a `Sink`
+//! that takes only its own code; rules never change the flow or see each other's findings.
 
 pub mod reads;
 pub mod rules;
@@ -10,14 +14,16 @@ pub mod types;
 use crate::blocks::{ConfigKind, Fact};
 use crate::catalog::api::Trigger;
 use crate::diagnostic::{Code, Diagnostic, FileId};
+use crate::expr::{Expr, ExprError};
 use crate::graph::{Available, FlowGraph};
-use crate::jsfacts::{self, ActionFacts};
+use crate::jsfacts::{self, ActionFacts, SecretSource};
+use crate::span::Span;
 use crate::syntax::ast::{ConfigValueKind, Flow};
-use crate::workspace::Workspace;
+use crate::workspace::{Action, Workspace};
 use reads::{FieldRead, ReadOrigin, Segment};
 use std::collections::BTreeMap;
 
-/// Everything a rule may look at, computed once per flow.
+/// Everything a flow rule may look at, computed once per flow. Rules only read it.
 pub struct Context<'a> {
     pub ws: &'a Workspace,
     pub file: FileId,
@@ -30,20 +36,143 @@ pub struct Context<'a> {
     /// Every `event.*` / `step.*` read, by any block.
     pub reads: Vec<FieldRead>,
     /// Each block's parsed `when` condition, parsed once for every rule.
-    pub conditions: Vec<Option<Result<crate::expr::Expr, crate::expr::ExprError>>>,
+    pub conditions: Vec<Option<Result<Expr, ExprError>>>,
+    /// Each block's condition problems (its parse error, or its type errors), with spans
+    /// relative to the condition text; empty without a condition or when it is sound.
+    pub condition_errors: Vec<Vec<ExprError>>,
     /// Slugs of the actions that Run Custom Action blocks of this flow name.
     pub flow_actions: Vec<String>,
-    pub diagnostics: Vec<Diagnostic>,
 }
 
 impl Context<'_> {
-    pub fn report(&mut self, diagnostic: Diagnostic) {
-        self.diagnostics.push(diagnostic);
-    }
-
     /// The action slug a Run Custom Action block names, if it names one.
     pub fn action_of(&self, block: usize) -> Option<&str> {
         self.graph.blocks[block].action().and_then(|v| v.as_str())
+    }
+
+    /// A diagnostic in the flow file.
+    pub fn at(&self, code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(code, self.file, span, message)
+    }
+
+    /// Every condition problem, with its span in the flow file.
+    pub fn condition_problems(&self) -> impl Iterator<Item = (&ExprError, Span)> {
+        self.graph
+            .blocks
+            .iter()
+            .zip(&self.condition_errors)
+            .flat_map(|(info, errors)| {
+                let base = info
+                    .block
+                    .when
+                    .as_ref()
+                    .map_or(0, |w| w.span.start as usize);
+                errors.iter().map(move |e| (e, e.span.offset(base)))
+            })
+    }
+
+    /// A condition problem as a diagnostic of `code`, with the checker's help.
+    pub fn condition_diagnostic(&self, code: Code, error: &ExprError, span: Span) -> Diagnostic {
+        let d = self.at(code, span, error.message.clone());
+        match &error.help {
+            Some(help) => d.help(help.clone()),
+            None => d,
+        }
+    }
+
+    /// Reads of catalogued event fields that a path reaches before the block establishing
+    /// what the field needs, each with the fact that is missing.
+    pub fn reads_before_their_fact(&self) -> impl Iterator<Item = (&FieldRead, Fact)> {
+        self.reads.iter().filter_map(|read| {
+            let names = read.names();
+            if read.root() != "event" || names.len() < 2 || is_unknown_event_field(&names) {
+                return None;
+            }
+            let available = self.available[read.block].as_ref()?;
+            let fact = fact_for(&names)?;
+            (!available.has(fact)).then_some((read, fact))
+        })
+    }
+
+    /// A read's diagnostic; one in an action's file also points at the block that runs it.
+    pub fn from_block(&self, read: &FieldRead, diagnostic: Diagnostic) -> Diagnostic {
+        if read.file == self.file {
+            return diagnostic;
+        }
+        let block = self.graph.blocks[read.block].block;
+        diagnostic.related(self.file, block.id.span, "the action runs here")
+    }
+}
+
+/// Whether `event.<names[1..]>` is missing from the event catalogue.
+pub fn is_unknown_event_field(names: &[&str]) -> bool {
+    matches!(
+        crate::catalog::event::lookup(&names[1..]),
+        crate::catalog::event::FieldLookup::Unknown
+    )
+}
+
+/// One unit of JavaScript the workspace pass checks: an action's code, or a module's
+/// published version or draft.
+pub struct JsSource<'a> {
+    pub file: FileId,
+    pub facts: &'a ActionFacts,
+    /// The secrets its metadata declares.
+    pub secrets: &'a [String],
+    pub trigger: Trigger,
+    /// Where this kind of source reads its secrets from.
+    pub secret_source: SecretSource,
+    /// For an action's code, its slug and the action; `None` for a module's file.
+    pub action: Option<(&'a str, &'a Action)>,
+}
+
+/// Everything a workspace rule may look at: the workspace and each JavaScript source in it,
+/// analysed once. Rules only read it.
+pub struct WorkspaceContext<'a> {
+    pub ws: &'a Workspace,
+    /// The actions in slug order, then each module's versions and draft.
+    pub sources: Vec<JsSource<'a>>,
+}
+
+impl WorkspaceContext<'_> {
+    /// The sources that are actions' code, with their slug and action.
+    pub fn actions(&self) -> impl Iterator<Item = (&JsSource<'_>, &str, &Action)> {
+        self.sources
+            .iter()
+            .filter_map(|s| s.action.map(|(slug, action)| (s, slug, action)))
+    }
+}
+
+/// Where rules report. While a rule runs, the sink takes diagnostics of that rule's code
+/// only (the tidy test checks the same of the rule files).
+pub struct Sink {
+    code: Code,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Sink {
+    fn new() -> Sink {
+        Sink {
+            code: Code::ALL[0],
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// Reports one finding of the running rule.
+    pub fn report(&mut self, diagnostic: Diagnostic) {
+        debug_assert_eq!(
+            diagnostic.code, self.code,
+            "a rule reports only the code of its row in rules::RULES"
+        );
+        self.diagnostics.push(diagnostic);
+    }
+
+    /// The findings in file, position and code order, without repeats.
+    fn finish(mut self) -> Vec<Diagnostic> {
+        self.diagnostics
+            .sort_by_key(|d| (d.file, d.span.start, d.code));
+        self.diagnostics.dedup();
+        self.diagnostics
     }
 }
 
@@ -64,15 +193,26 @@ pub fn check_flow(
 ) -> Vec<Diagnostic> {
     let graph = FlowGraph::build(flow);
     let available = availability(ws, &graph, actions);
-    let flow_actions = graph
+    let flow_actions: Vec<String> = graph
         .blocks
         .iter()
         .filter_map(|b| b.action().and_then(|v| v.as_str()).map(str::to_string))
         .collect();
-    let conditions = graph
+    let conditions: Vec<_> = graph
         .blocks
         .iter()
         .map(|b| b.block.when.as_ref().map(|w| crate::expr::parse(&w.text)))
+        .collect();
+    let types = types::CatalogTypes {
+        step_slugs: &flow_actions,
+    };
+    let condition_errors = conditions
+        .iter()
+        .map(|parsed| match parsed {
+            None => Vec::new(),
+            Some(Ok(expr)) => crate::expr::check(expr, &types).err().unwrap_or_default(),
+            Some(Err(e)) => vec![e.clone()],
+        })
         .collect();
     let mut cx = Context {
         ws,
@@ -83,17 +223,18 @@ pub fn check_flow(
         actions,
         reads: Vec::new(),
         conditions,
+        condition_errors,
         flow_actions,
-        diagnostics: Vec::new(),
     };
-    gather_reads(&mut cx);
+    cx.reads = gather_reads(&cx);
+    let mut sink = Sink::new();
     for rule in rules::RULES {
-        (rule.run)(&mut cx);
+        if let Some(run) = rule.flow {
+            sink.code = rule.code;
+            run(&cx, &mut sink);
+        }
     }
-    let mut diagnostics = cx.diagnostics;
-    diagnostics.sort_by_key(|d| (d.file, d.span.start, d.code));
-    diagnostics.dedup();
-    diagnostics
+    sink.finish()
 }
 
 /// Must-availability at each block of `graph` (`None` where no path reaches): the facts of
@@ -109,9 +250,50 @@ pub fn availability(
 
 /// Checks what belongs to the workspace rather than one flow: every action and module.
 pub fn check_workspace(ws: &Workspace, actions: &BTreeMap<String, ActionFacts>) -> Vec<Diagnostic> {
-    let mut diagnostics = Vec::new();
-    rules::actions::check_all(ws, actions, &mut diagnostics);
-    diagnostics
+    let modules: Vec<(FileId, &[String], ActionFacts)> = ws
+        .modules
+        .values()
+        .flat_map(|module| {
+            let secrets = module.meta.secrets.as_slice();
+            module
+                .versions
+                .values()
+                .copied()
+                .chain(module.draft)
+                .map(move |file| (file, secrets))
+        })
+        .map(|(file, secrets)| (file, secrets, jsfacts::analyze(ws.sources.text(file))))
+        .collect();
+    let action_sources = ws.actions.iter().filter_map(|(slug, action)| {
+        Some(JsSource {
+            file: action.code_file,
+            facts: actions.get(slug)?,
+            secrets: &action.meta.secrets,
+            trigger: action.meta.trigger,
+            secret_source: SecretSource::EventSecrets,
+            action: Some((slug.as_str(), action)),
+        })
+    });
+    let module_sources = modules.iter().map(|(file, secrets, facts)| JsSource {
+        file: *file,
+        facts,
+        secrets,
+        trigger: Trigger::Login,
+        secret_source: SecretSource::ActionsSecrets,
+        action: None,
+    });
+    let cx = WorkspaceContext {
+        ws,
+        sources: action_sources.chain(module_sources).collect(),
+    };
+    let mut sink = Sink::new();
+    for rule in rules::RULES {
+        if let Some(run) = rule.workspace {
+            sink.code = rule.code;
+            run(&cx, &mut sink);
+        }
+    }
+    sink.finish()
 }
 
 /// What block `i` establishes when it completes: its catalogue facts, and for an enabled
@@ -142,7 +324,7 @@ fn block_effects(
     available
 }
 
-fn gather_reads(cx: &mut Context) {
+fn gather_reads(cx: &Context) -> Vec<FieldRead> {
     let mut reads = Vec::new();
     for (i, info) in cx.graph.blocks.iter().enumerate() {
         if let Some(when) = &info.block.when
@@ -212,7 +394,7 @@ fn gather_reads(cx: &mut Context) {
             }
         }
     }
-    cx.reads = reads;
+    reads
 }
 
 /// How many leading segments of an action's read name an event field: past a catalogued leaf
@@ -253,14 +435,4 @@ pub fn fact_for(segments: &[&str]) -> Option<Fact> {
         Availability::AfterRiskEvaluate => Some(Fact::RiskEvaluated),
         Availability::FlowStart | Availability::AsFactorsPass => None,
     }
-}
-
-/// Shorthand used by rules for a diagnostic in the flow file.
-pub fn at(
-    cx: &Context,
-    code: Code,
-    span: crate::span::Span,
-    message: impl Into<String>,
-) -> Diagnostic {
-    Diagnostic::new(code, cx.file, span, message)
 }

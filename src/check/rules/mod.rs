@@ -1,108 +1,279 @@
-//! The rules, one file each, and the table that runs them and documents them.
+//! The rules, one file each and one code each, and the table that runs and documents them.
 //!
-//! Each rule's `DOC` has the three parts of a check's documentation: what it does, why it
-//! matters, and an example; `docs/checks.md` is generated from this table.
+//! A row holds a rule's code, its documentation (what it does, why it matters, and its
+//! example, which is the rule's failing fixture under tests/fixtures/check/ together with the
+//! output snapshot authflow prints for it) and its passes: over a flow (`Context`) and over
+//! the workspace's actions and modules (`WorkspaceContext`). A rule's file is named after its
+//! code's name (`duplicate-block-id` -> `duplicate_block_id.rs`) and emits that code only; a
+//! tidy test checks both. `docs/checks.md` is generated from this table.
 
-pub mod actions;
+/// A rule's example: its failing fixture, included at build time so that the documentation
+/// shows exactly what the tests check, and the output authflow prints for it (the fixture's
+/// insta snapshot).
+macro_rules! example {
+    ($fixture:literal) => {
+        example!($fixture, [""])
+    };
+    ($fixture:literal, [$($file:literal),+ $(,)?]) => {
+        $crate::check::rules::Example {
+            fixture: $fixture,
+            files: &[$($crate::check::rules::ExampleFile {
+                path: $file,
+                text: include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/tests/fixtures/check/",
+                    $fixture,
+                    $file
+                )),
+            }),+],
+            snapshot: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/snapshots/checks__check_fixtures_match_snapshots@",
+                $fixture,
+                ".snap"
+            )),
+        }
+    };
+}
+
+pub mod action_syntax;
+pub mod api_not_allowed_in_trigger;
 pub mod block_order;
-pub mod block_types;
-pub mod branches;
-pub mod conditions;
-pub mod duplicate_ids;
-pub mod field_availability;
-pub mod reachability;
-pub mod step_outputs;
+pub mod condition_syntax;
+pub mod condition_type;
+pub mod cycle;
+pub mod disabled_action;
+pub mod duplicate_block_id;
+pub mod fetch_not_allowed;
+pub mod field_not_available;
+pub mod invalid_config;
+pub mod missing_module_pin;
+pub mod path_without_end;
+pub mod risk_score_before_evaluate;
+pub mod step_output_not_written;
+pub mod template_syntax;
+pub mod undeclared_secret;
+pub mod unknown_action;
+pub mod unknown_block_type;
+pub mod unknown_branch_target;
+pub mod unknown_field;
+pub mod unknown_log_level;
+pub mod unreachable_block;
 
-use super::Context;
+use super::{Context, Sink, WorkspaceContext};
 use crate::diagnostic::Code;
 
 /// A rule's documentation.
 pub struct RuleDoc {
     pub what: &'static str,
     pub why: &'static str,
-    pub example: &'static str,
+    pub example: Example,
 }
 
+/// A failing fixture: a flow file, or a workspace directory of which `files` are shown.
+pub struct Example {
+    /// The fixture's name under tests/fixtures/check/.
+    pub fixture: &'static str,
+    /// The files shown, by path inside the fixture (empty for a single-file fixture).
+    pub files: &'static [ExampleFile],
+    /// The fixture's insta snapshot: a header, then what `authflow check` prints.
+    pub snapshot: &'static str,
+}
+
+pub struct ExampleFile {
+    pub path: &'static str,
+    pub text: &'static str,
+}
+
+impl Example {
+    /// What `authflow check` prints for the fixture (the snapshot without its header).
+    pub fn output(&self) -> &'static str {
+        self.snapshot
+            .splitn(3, "---\n")
+            .nth(2)
+            .unwrap_or(self.snapshot)
+    }
+
+    /// The example as Markdown: each file in a fenced block, then the output.
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        for file in self.files {
+            let language = match file.path.rsplit_once('.').map(|(_, ext)| ext) {
+                Some("js") => "js",
+                Some("flow") => "text",
+                _ if self.fixture.ends_with(".flow") => "text",
+                _ => "yaml",
+            };
+            out.push_str(&format!(
+                "`tests/fixtures/check/{}{}`:\n\n```{language}\n{}\n```\n\n",
+                self.fixture,
+                file.path,
+                file.text.trim_end()
+            ));
+        }
+        out.push_str(&format!(
+            "`authflow check` reports:\n\n```text\n{}\n```\n",
+            self.output().trim_end()
+        ));
+        out
+    }
+}
+
+impl std::fmt::Display for Example {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for file in self.files {
+            writeln!(f, "# tests/fixtures/check/{}{}", self.fixture, file.path)?;
+            writeln!(f, "{}\n", file.text.trim_end())?;
+        }
+        write!(f, "authflow check reports:\n\n{}", self.output().trim_end())
+    }
+}
+
+/// A pass over one flow.
+pub type FlowPass = fn(&Context, &mut Sink);
+/// A pass over the workspace's actions and modules.
+pub type WorkspacePass = fn(&WorkspaceContext, &mut Sink);
+
+/// One rule: one code, its documentation, and the passes that report it.
 pub struct Rule {
-    pub name: &'static str,
-    pub codes: &'static [Code],
+    pub code: Code,
     pub doc: RuleDoc,
-    pub run: fn(&mut Context),
+    pub flow: Option<FlowPass>,
+    pub workspace: Option<WorkspacePass>,
+}
+
+impl Rule {
+    /// The rule's name: its code's name (`duplicate-block-id`).
+    pub fn name(&self) -> &'static str {
+        self.code.info().name
+    }
+}
+
+const fn flow(code: Code, doc: RuleDoc, pass: FlowPass) -> Rule {
+    Rule {
+        code,
+        doc,
+        flow: Some(pass),
+        workspace: None,
+    }
+}
+
+const fn workspace(code: Code, doc: RuleDoc, pass: WorkspacePass) -> Rule {
+    Rule {
+        code,
+        doc,
+        flow: None,
+        workspace: Some(pass),
+    }
 }
 
 pub static RULES: &[Rule] = &[
+    flow(
+        Code::DuplicateBlockId,
+        duplicate_block_id::DOC,
+        duplicate_block_id::run,
+    ),
+    flow(
+        Code::UnknownBlockType,
+        unknown_block_type::DOC,
+        unknown_block_type::run,
+    ),
+    flow(
+        Code::UnknownBranchTarget,
+        unknown_branch_target::DOC,
+        unknown_branch_target::run,
+    ),
+    flow(
+        Code::InvalidConfig,
+        invalid_config::DOC,
+        invalid_config::run,
+    ),
+    flow(Code::Cycle, cycle::DOC, cycle::run),
+    flow(
+        Code::UnreachableBlock,
+        unreachable_block::DOC,
+        unreachable_block::run,
+    ),
+    flow(
+        Code::PathWithoutEnd,
+        path_without_end::DOC,
+        path_without_end::run,
+    ),
+    flow(Code::BlockOrder, block_order::DOC, block_order::run),
+    flow(
+        Code::FieldNotAvailable,
+        field_not_available::DOC,
+        field_not_available::run,
+    ),
+    flow(
+        Code::RiskScoreBeforeEvaluate,
+        risk_score_before_evaluate::DOC,
+        risk_score_before_evaluate::run,
+    ),
+    flow(
+        Code::StepOutputNotWritten,
+        step_output_not_written::DOC,
+        step_output_not_written::run,
+    ),
+    flow(Code::UnknownField, unknown_field::DOC, unknown_field::run),
+    flow(
+        Code::ConditionSyntax,
+        condition_syntax::DOC,
+        condition_syntax::run,
+    ),
+    flow(
+        Code::ConditionType,
+        condition_type::DOC,
+        condition_type::run,
+    ),
+    flow(
+        Code::TemplateSyntax,
+        template_syntax::DOC,
+        template_syntax::run,
+    ),
+    flow(
+        Code::UnknownAction,
+        unknown_action::DOC,
+        unknown_action::run,
+    ),
+    flow(
+        Code::DisabledAction,
+        disabled_action::DOC,
+        disabled_action::run,
+    ),
+    workspace(
+        Code::MissingModulePin,
+        missing_module_pin::DOC,
+        missing_module_pin::run,
+    ),
+    workspace(
+        Code::UndeclaredSecret,
+        undeclared_secret::DOC,
+        undeclared_secret::run,
+    ),
+    workspace(
+        Code::FetchNotAllowed,
+        fetch_not_allowed::DOC,
+        fetch_not_allowed::run,
+    ),
     Rule {
-        name: "duplicate_ids",
-        codes: &[Code::DuplicateBlockId],
-        doc: duplicate_ids::DOC,
-        run: duplicate_ids::run,
+        code: Code::ApiNotAllowedInTrigger,
+        doc: api_not_allowed_in_trigger::DOC,
+        flow: Some(api_not_allowed_in_trigger::run_in_flow),
+        workspace: Some(api_not_allowed_in_trigger::run),
     },
-    Rule {
-        name: "block_types",
-        codes: &[Code::UnknownBlockType, Code::InvalidConfig],
-        doc: block_types::DOC,
-        run: block_types::run,
-    },
-    Rule {
-        name: "branches",
-        codes: &[Code::UnknownBranchTarget, Code::Cycle],
-        doc: branches::DOC,
-        run: branches::run,
-    },
-    Rule {
-        name: "reachability",
-        codes: &[Code::UnreachableBlock, Code::PathWithoutEnd],
-        doc: reachability::DOC,
-        run: reachability::run,
-    },
-    Rule {
-        name: "block_order",
-        codes: &[Code::BlockOrder],
-        doc: block_order::DOC,
-        run: block_order::run,
-    },
-    Rule {
-        name: "conditions",
-        codes: &[
-            Code::ConditionSyntax,
-            Code::ConditionType,
-            Code::TemplateSyntax,
-        ],
-        doc: conditions::DOC,
-        run: conditions::run,
-    },
-    Rule {
-        name: "field_availability",
-        codes: &[
-            Code::FieldNotAvailable,
-            Code::RiskScoreBeforeEvaluate,
-            Code::UnknownField,
-        ],
-        doc: field_availability::DOC,
-        run: field_availability::run,
-    },
-    Rule {
-        name: "step_outputs",
-        codes: &[Code::StepOutputNotWritten],
-        doc: step_outputs::DOC,
-        run: step_outputs::run,
-    },
-    Rule {
-        name: "actions",
-        codes: &[
-            Code::UnknownAction,
-            Code::DisabledAction,
-            Code::MissingModulePin,
-            Code::UndeclaredSecret,
-            Code::FetchNotAllowed,
-            Code::ApiNotAllowedInTrigger,
-            Code::ActionSyntax,
-            Code::UnknownLogLevel,
-        ],
-        doc: actions::DOC,
-        run: actions::run,
-    },
+    workspace(Code::ActionSyntax, action_syntax::DOC, action_syntax::run),
+    workspace(
+        Code::UnknownLogLevel,
+        unknown_log_level::DOC,
+        unknown_log_level::run,
+    ),
 ];
+
+/// The rule that reports `code`, if a rule does (parse and load errors have none).
+pub fn rule(code: Code) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.code == code)
+}
 
 /// The Markdown page of every check, generated from `RULES` and the code table.
 pub fn docs_markdown() -> String {
@@ -120,14 +291,13 @@ pub fn docs_markdown() -> String {
         ));
     }
     for rule in RULES {
-        let codes: Vec<&str> = rule.codes.iter().map(|c| c.as_str()).collect();
         out.push_str(&format!(
-            "\n## {} ({})\n\n**What it does.** {}\n\n**Why it matters.** {}\n\n**Example.**\n\n```yaml\n{}\n```\n",
-            rule.name,
-            codes.join(", "),
+            "\n## {} ({})\n\n**What it does.** {}\n\n**Why it matters.** {}\n\n**Example.** {}",
+            rule.name(),
+            rule.code.as_str(),
             rule.doc.what,
             rule.doc.why,
-            rule.doc.example.trim_end()
+            rule.doc.example.markdown()
         ));
     }
     out

@@ -33,7 +33,7 @@ pub fn run(args: Args) -> CliResult {
         info.severity,
         info.summary
     );
-    if let Some(rule) = check::rules::RULES.iter().find(|r| r.codes.contains(code)) {
+    if let Some(rule) = check::rules::rule(*code) {
         outln!(
             "\nWhat it does. {}\n\nWhy it matters. {}\n\nExample:\n{}",
             rule.doc.what,

@@ -1,19 +1,19 @@
-//! AF032 (and AF033 for unknown slugs): `step.<slug>.<key>` read where no upstream action
-//! writes it on every path.
+//! AF032: `step.<slug>.<key>` read where no upstream action writes it on every path.
 
 use super::RuleDoc;
-use crate::check::Context;
-use crate::check::reads::ReadOrigin;
+use crate::check::{Context, Sink};
 use crate::diagnostic::{Code, Diagnostic};
 
 pub const DOC: RuleDoc = RuleDoc {
     what: "For every `step.<slug>.<key>` read in a condition or template, checks that an enabled action with that slug writes `<key>` with `api.state.set('<key>', ...)` (a string literal) in an unguarded Run Custom Action block on every path before the reading block.",
     why: "An unset step output reads as missing: a branch on it never fires and a template renders empty, so the flow silently does something else than its author meant.",
-    example: "- id: review\n  type: branch\n  when: step.log-user.contry == \"RU\"   # AF032: log-user writes seen_email, country\n  config: { to: regional-review }",
+    example: example!(
+        "af032-step-not-written",
+        ["/flows/login.yaml", "/actions/log-user.js"]
+    ),
 };
 
-pub fn run(cx: &mut Context) {
-    let mut found = Vec::new();
+pub fn run(cx: &Context, sink: &mut Sink) {
     for read in cx.reads.iter().filter(|r| r.root() == "step") {
         let (Some(slug), Some(key)) = (read.segments.get(1), read.segments.get(2)) else {
             continue;
@@ -21,29 +21,11 @@ pub fn run(cx: &mut Context) {
         let Some(available) = &cx.available[read.block] else {
             continue;
         };
-        if !cx.flow_actions.contains(&slug.name) {
-            if read.origin != ReadOrigin::Condition {
-                let mut d = Diagnostic::new(
-                    Code::UnknownField,
-                    read.file,
-                    slug.span,
-                    format!(
-                        "no Run Custom Action block of this flow runs an action `{}`",
-                        slug.name
-                    ),
-                );
-                if let Some(s) =
-                    crate::catalog::closest(&slug.name, cx.flow_actions.iter().map(String::as_str))
-                {
-                    d = d.help(format!("did you mean `{s}`?"));
-                }
-                found.push(d);
-            }
-            continue;
-        }
-        if available
-            .steps
-            .contains(&(slug.name.clone(), key.name.clone()))
+        // A slug no block of the flow runs is an unknown field (AF033), not a missing write.
+        if !cx.flow_actions.contains(&slug.name)
+            || available
+                .steps
+                .contains(&(slug.name.clone(), key.name.clone()))
         {
             continue;
         }
@@ -87,7 +69,7 @@ pub fn run(cx: &mut Context) {
                 None => format!("`{}` writes: {}", slug.name, writes.join(", ")),
             }
         };
-        found.push(
+        sink.report(
             Diagnostic::new(
                 Code::StepOutputNotWritten,
                 read.file,
@@ -99,8 +81,5 @@ pub fn run(cx: &mut Context) {
             )
             .help(help),
         );
-    }
-    for d in found {
-        cx.report(d);
     }
 }

@@ -1,52 +1,28 @@
-//! AF011 and AF013: block types that are not in the catalogue, and config that does not fit
-//! the block type.
+//! AF013: config that does not fit the block type, and `on_error` values that do not apply.
 
 use super::RuleDoc;
-use crate::blocks::{self, ConfigKind, ON_ERROR_CHOICES};
-use crate::check::{Context, at};
+use crate::blocks::{ConfigKind, ON_ERROR_CHOICES};
+use crate::check::{Context, Sink};
 use crate::diagnostic::Code;
 use crate::syntax::ast::ConfigValueKind;
 
 pub const DOC: RuleDoc = RuleDoc {
-    what: "Reports block types missing from the block catalogue (with the closest name), config keys a type does not define, required keys that are missing, values of the wrong type, and `on_error` values other than `deny` or `continue`.",
-    why: "The console only offers valid blocks; in files a typo would otherwise surface as a failed login after publish.",
-    example: "- id: lookup\n  type: identity_lookp     # AF011: did you mean `identity_lookup`?\n- id: block-tor\n  type: deny               # AF013: deny needs `config.reason`",
+    what: "Reports config keys a block type does not define (with the closest name), keys set twice, required keys that are missing, values of the wrong type or outside a key's choices, `on_error` values other than `deny` or `continue`, and `on_error` on a block that cannot fail.",
+    why: "A block configured wrongly runs with defaults its author did not choose, or cannot run at all; the console's forms prevent both and files must too.",
+    example: example!("af013-invalid-config.yaml"),
 };
 
-pub fn run(cx: &mut Context) {
-    let mut found = Vec::new();
+pub fn run(cx: &Context, sink: &mut Sink) {
     for info in &cx.graph.blocks {
         let block = info.block;
-        let Some(ty) = info.ty else {
-            let mut d = at(
-                cx,
-                Code::UnknownBlockType,
-                block.kind.span,
-                format!("unknown block type `{}`", block.kind.value),
-            )
-            .label("not in the block catalogue");
-            d = match blocks::suggest(&block.kind.value) {
-                Some(s) => d.help(format!("did you mean `{s}`?")),
-                None => d.help(format!(
-                    "block types are: {}",
-                    blocks::BLOCKS
-                        .iter()
-                        .map(|b| b.name)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
-            };
-            found.push(d);
-            continue;
-        };
+        let Some(ty) = info.ty else { continue };
         for (i, entry) in block.config.iter().enumerate() {
             if let Some(first) = block.config[..i]
                 .iter()
                 .find(|e| e.key.value == entry.key.value)
             {
-                found.push(
-                    at(
-                        cx,
+                sink.report(
+                    cx.at(
                         Code::InvalidConfig,
                         entry.key.span,
                         format!(
@@ -59,10 +35,9 @@ pub fn run(cx: &mut Context) {
                 );
                 continue;
             }
-            let Some(key) = ty.config.iter().find(|k| k.name == entry.key.value) else {
+            let Some(key) = ty.key(&entry.key.value) else {
                 let known: Vec<&str> = ty.config.iter().map(|k| k.name).collect();
-                let mut d = at(
-                    cx,
+                let d = cx.at(
                     Code::InvalidConfig,
                     entry.key.span,
                     format!(
@@ -70,21 +45,23 @@ pub fn run(cx: &mut Context) {
                         ty.name, entry.key.value
                     ),
                 );
-                d = match crate::catalog::closest(&entry.key.value, known.iter().copied()) {
-                    Some(s) => d.help(format!("did you mean `{s}`?")),
-                    None if known.is_empty() => d.help(format!("`{}` takes no config", ty.name)),
-                    None => d.help(format!("its keys are: {}", known.join(", "))),
-                };
-                found.push(d);
+                sink.report(
+                    match crate::catalog::closest(&entry.key.value, known.iter().copied()) {
+                        Some(s) => d.help(format!("did you mean `{s}`?")),
+                        None if known.is_empty() => {
+                            d.help(format!("`{}` takes no config", ty.name))
+                        }
+                        None => d.help(format!("its keys are: {}", known.join(", "))),
+                    },
+                );
                 continue;
             };
             let ok = match (key.kind, &entry.value.kind) {
                 (ConfigKind::Number, ConfigValueKind::Number(_)) => true,
                 (ConfigKind::OneOf(choices), ConfigValueKind::String(s)) => {
                     if !choices.contains(&s.as_str()) {
-                        found.push(
-                            at(
-                                cx,
+                        sink.report(
+                            cx.at(
                                 Code::InvalidConfig,
                                 entry.value.span,
                                 format!("`{s}` is not a valid `{}`", key.name),
@@ -107,9 +84,8 @@ pub fn run(cx: &mut Context) {
                     ConfigKind::ActionRef => "an action slug",
                     _ => "a string",
                 };
-                found.push(
-                    at(
-                        cx,
+                sink.report(
+                    cx.at(
                         Code::InvalidConfig,
                         entry.value.span,
                         format!("`{}` must be {expected}", key.name),
@@ -120,9 +96,8 @@ pub fn run(cx: &mut Context) {
         }
         for key in ty.config.iter().filter(|k| k.required) {
             if block.config(key.name).is_none() {
-                found.push(
-                    at(
-                        cx,
+                sink.report(
+                    cx.at(
                         Code::InvalidConfig,
                         block.id.span,
                         format!(
@@ -136,9 +111,8 @@ pub fn run(cx: &mut Context) {
         }
         if let Some(on_error) = &block.on_error {
             if !ON_ERROR_CHOICES.contains(&on_error.as_str()) {
-                found.push(
-                    at(
-                        cx,
+                sink.report(
+                    cx.at(
                         Code::InvalidConfig,
                         on_error.span,
                         format!("`on_error: {}` is not a choice", on_error.value),
@@ -146,9 +120,8 @@ pub fn run(cx: &mut Context) {
                     .help("use `deny` (fail closed, the default) or `continue`"),
                 );
             } else if !ty.can_fail {
-                found.push(
-                    at(
-                        cx,
+                sink.report(
+                    cx.at(
                         Code::InvalidConfig,
                         on_error.span,
                         format!(
@@ -161,8 +134,5 @@ pub fn run(cx: &mut Context) {
                 );
             }
         }
-    }
-    for d in found {
-        cx.report(d);
     }
 }

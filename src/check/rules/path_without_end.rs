@@ -1,0 +1,31 @@
+//! AF022: paths that run past the last block without a decision.
+
+use super::RuleDoc;
+use crate::check::{Context, Sink};
+use crate::diagnostic::Code;
+
+pub const DOC: RuleDoc = RuleDoc {
+    what: "Reports paths that run past the last block without reaching Issue Session or Deny, and flows without blocks.",
+    why: "A path without an ending leaves the login undecided, which the platform treats as an error at run time.",
+    example: example!("af022-path-without-end.yaml"),
+};
+
+pub fn run(cx: &Context, sink: &mut Sink) {
+    for i in cx.graph.blocks_falling_off() {
+        let block = cx.graph.blocks[i].block;
+        sink.report(
+            cx.at(Code::PathWithoutEnd, block.id.span, format!("a path runs past `{}`, the end of the flow, without Issue Session or Deny", block.id.value))
+                .help("end the flow with an `issue_session` block, or a `deny` block for the paths that must not log in"),
+        );
+    }
+    if cx.graph.blocks.is_empty() {
+        sink.report(
+            cx.at(
+                Code::PathWithoutEnd,
+                cx.flow.name.span,
+                "the flow has no blocks, so no login can end",
+            )
+            .help("add at least an `issue_session` or a `deny` block"),
+        );
+    }
+}

@@ -1,0 +1,33 @@
+//! AF012: a branch whose target is no block of the flow.
+
+use super::RuleDoc;
+use crate::check::{Context, Sink};
+use crate::diagnostic::Code;
+
+pub const DOC: RuleDoc = RuleDoc {
+    what: "Reports a branch whose `to` names no block of the flow, with the closest id among the later blocks.",
+    why: "A jump to a missing block would fail every login that takes it.",
+    example: example!("af012-unknown-branch-target.yaml"),
+};
+
+pub fn run(cx: &Context, sink: &mut Sink) {
+    for (i, info) in cx.graph.blocks.iter().enumerate() {
+        let Some(to) = info.jump_target() else {
+            continue;
+        };
+        let Some(target) = to.as_str() else { continue };
+        if info.jump_to.is_some() {
+            continue;
+        }
+        let ids = cx.graph.blocks[i + 1..].iter().map(|b| b.block.id.as_str());
+        let d = cx.at(
+            Code::UnknownBranchTarget,
+            to.span,
+            format!("branch target `{target}` is not a block of this flow"),
+        );
+        sink.report(match crate::catalog::closest(target, ids) {
+            Some(s) => d.help(format!("did you mean `{s}`?")),
+            None => d.help("name the id of a block later in the flow"),
+        });
+    }
+}
