@@ -17,6 +17,7 @@ pub mod host;
 pub mod js;
 pub mod jsfacts;
 pub mod release;
+pub mod replay;
 pub mod run;
 pub mod span;
 pub mod suite;

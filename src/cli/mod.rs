@@ -105,6 +105,9 @@ enum Command {
     Status(commands::status::Args),
     /// List an item's published versions.
     Versions(commands::versions::Args),
+    /// Replay recorded logins through two versions of a flow and report every decision that
+    /// changed. Exit 0 none changed, 2 some changed, 1 error.
+    Replay(commands::replay::Args),
 }
 
 /// How diagnostics are printed.
@@ -175,6 +178,7 @@ fn dispatch(command: Command, globals: &Globals) -> CliResult {
         Command::Keygen(args) => commands::keygen::run(args, globals),
         Command::Status(args) => commands::status::run(args, globals),
         Command::Versions(args) => commands::versions::run(args, globals),
+        Command::Replay(args) => commands::replay::run(args, globals),
     }
 }
 

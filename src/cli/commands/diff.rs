@@ -99,7 +99,7 @@ pub fn workspace_root(globals: &Globals) -> Result<PathBuf, CliError> {
 }
 
 /// FROM when the user gave none: the last release; before the first publish, `HEAD`.
-fn default_from(root: &Path) -> Revision {
+pub fn default_from(root: &Path) -> Revision {
     if root.join("authflow.lock").is_file() {
         Revision::LastRelease
     } else {

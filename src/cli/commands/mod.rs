@@ -13,6 +13,7 @@ pub mod hash_password;
 pub mod keygen;
 pub mod presets;
 pub mod publish;
+pub mod replay;
 pub mod run;
 pub mod runs;
 pub mod schema;
