@@ -224,5 +224,45 @@ fn bad_input_exits_1() {
     assert!(message.contains("names no commit"), "{message}");
     stderr(&["replay", "flows/login.yaml", "--from", "missing.jsonl"]);
     stderr(&["replay", "flows/login.yaml"]);
-    stderr(&["replay", "flows/login.yaml", "--from", "."]);
+    let message = stderr(&["replay", "flows/login.yaml", "--from", "flows/login.yaml"]);
+    assert!(
+        message.contains("flows/login.yaml:1: not a recorded login"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_test_suite_replays_as_recorded_logins() {
+    let ws = workspace();
+    std::fs::copy(
+        fixtures().join("geo-deny-br.yaml"),
+        ws.path().join("flows/login.yaml"),
+    )
+    .unwrap();
+    for from in ["tests", "tests/login.test.yaml"] {
+        let out = authflow(
+            &[
+                "replay",
+                "flows/login.yaml",
+                "--from",
+                from,
+                "--format",
+                "json",
+            ],
+            ws.path(),
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            report["changed_logins"],
+            json!([{"id": "tests/login.test.yaml: logins by country [Brazil]", "kind": "allow_to_deny"}]),
+            "{report:#}"
+        );
+        assert_eq!(report["summary"]["unchanged"], 2);
+    }
 }

@@ -1,8 +1,10 @@
-//! Resolving what a command works on: the workspace (found as git finds a repository) and
-//! the flow files named on the command line or found under `flows/`.
+//! Resolving what a command works on: the workspace (found as git finds a repository), the
+//! environment it is loaded in (`--env`, see `workspace::env`), and the flow files named on
+//! the command line or found under `flows/`.
 
 use crate::diagnostic::{Diagnostic, FileId};
 use crate::syntax::{self, Syntax, ast::Flow};
+use crate::workspace::env::Environment;
 use crate::workspace::{self, LoadError, Workspace};
 use std::path::{Path, PathBuf};
 
@@ -15,11 +17,23 @@ pub struct Loaded {
     pub diagnostics: Vec<Diagnostic>,
     /// The workspace's `authflow.lock` (empty without a workspace or a release).
     pub lock: crate::release::Lock,
+    /// The environment applied to the settings, the action metadata and the flows.
+    pub environment: Environment,
 }
 
 /// Loads the workspace for `target` (a flow file, a workspace directory, or nothing for the
-/// current directory) and parses the flows it names.
+/// current directory) in the environment the command line selected (`--env`), and parses the
+/// flows it names.
 pub fn load(target: Option<&Path>, workspace_dir: Option<&Path>) -> Result<Loaded, LoadError> {
+    load_in(target, workspace_dir, crate::cli::selected_env())
+}
+
+/// [`load`] in environment `env` (none: `authflow.yaml` alone).
+pub fn load_in(
+    target: Option<&Path>,
+    workspace_dir: Option<&Path>,
+    env: Option<&str>,
+) -> Result<Loaded, LoadError> {
     let mut diagnostics = Vec::new();
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let start = target.unwrap_or(&cwd);
@@ -42,6 +56,14 @@ pub fn load(target: Option<&Path>, workspace_dir: Option<&Path>) -> Result<Loade
         Some(root) => Workspace::load(root, &mut diagnostics)?,
         None => Workspace::empty(),
     };
+    let environment =
+        Environment::select(&mut ws, env, &mut diagnostics).map_err(|e| LoadError {
+            path: root
+                .as_deref()
+                .map(|r| r.join(workspace::env::ENVIRONMENTS_DIR))
+                .unwrap_or_default(),
+            source: std::io::Error::other(e.0),
+        })?;
     let flow_paths: Vec<PathBuf> = match target {
         Some(path) if path.is_file() => vec![path.to_path_buf()],
         Some(path) if !path.exists() => {
@@ -66,7 +88,10 @@ pub fn load(target: Option<&Path>, workspace_dir: Option<&Path>) -> Result<Loade
     for path in flow_paths {
         let file = ws.read_flow(&path)?;
         match syntax::parse(ws.sources.text(file), file, Syntax::of_path(&path)) {
-            Ok(flow) => flows.push((file, Some(flow))),
+            Ok(mut flow) => {
+                environment.apply_flow(&mut flow, file, &mut diagnostics);
+                flows.push((file, Some(flow)));
+            }
             Err(mut d) => {
                 diagnostics.append(&mut d);
                 flows.push((file, None));
@@ -78,6 +103,7 @@ pub fn load(target: Option<&Path>, workspace_dir: Option<&Path>) -> Result<Loade
         flows,
         diagnostics,
         lock,
+        environment,
     })
 }
 

@@ -155,6 +155,8 @@ pub fn bundle_flow(
                 flows: Vec::new(),
                 diagnostics,
                 lock: Lock::new(),
+                // The bundle's plans were compiled with the environment already applied.
+                environment: Default::default(),
             },
             plan,
         },

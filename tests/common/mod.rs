@@ -7,6 +7,11 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+#[path = "../../benches/support.rs"]
+mod support;
+
+pub use support::copy_tree;
+
 /// Runs `authflow` in `dir`, without colours.
 pub fn authflow(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_authflow"))
@@ -52,18 +57,4 @@ pub fn commit_all(dir: &Path, message: &str) {
     }
     git(&["add", "-A"], dir);
     git(&["commit", "-q", "-m", message], dir);
-}
-
-/// Copies a directory tree (regular files and directories), skipping files named `.removed`.
-pub fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else if entry.file_name() != ".removed" {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }

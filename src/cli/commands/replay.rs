@@ -18,7 +18,9 @@ use std::process::ExitCode;
 pub struct Args {
     /// The flow file, in the working tree; its older version is the flow of the same name.
     flow: PathBuf,
-    /// The recorded logins: a JSONL file from `authflow runs export` (`-` for standard input).
+    /// The recorded logins: a JSONL file from `authflow runs export` (`-` for standard
+    /// input), or test cases: a directory of `*.test.yaml` files or one such file (the cases
+    /// that run this flow).
     #[arg(long, value_name = "RUNS")]
     from: String,
     /// The old version: a git revision, `@N`, `@latest` or `@worktree` [default: the last
@@ -71,7 +73,7 @@ pub fn replay_report(args: &Args, globals: &Globals) -> Result<(String, bool), C
     };
     let old_version = materialize(&root, &against)?;
     let old = compile_named(&old_version, &flow_name, color)?;
-    let logins = read_logins(&args.from, &flow_name)?;
+    let logins = read_logins(&root, &args.from, &flow_name)?;
     // Users are inputs of a login, like its event: both versions look them up in the working
     // tree's directory, so only the flow's version differs.
     let directory = simulate::load_directory(&new.loaded.ws)?;
@@ -147,9 +149,55 @@ fn compile_named(
     })
 }
 
-/// The recorded logins of `from` that belong to flow `flow` (lines without a flow belong to
-/// every flow).
-fn read_logins(from: &str, flow: &str) -> Result<Vec<Login>, CliError> {
+/// The recorded logins of `from` that belong to flow `flow`: a JSONL export's lines for the
+/// flow (lines without a flow belong to every flow), or a test suite's cases that run it.
+fn read_logins(root: &Path, from: &str, flow: &str) -> Result<Vec<Login>, CliError> {
+    let is_suite =
+        Path::new(from).is_dir() || from.ends_with(".test.yaml") || from.ends_with(".test.yml");
+    let logins = if is_suite {
+        suite_logins(root, Path::new(from), flow)?
+    } else {
+        jsonl_logins(from, flow)?
+    };
+    if logins.is_empty() {
+        return Err(CliError::Usage(format!(
+            "{from} holds no recorded login of flow `{flow}`"
+        )));
+    }
+    Ok(logins)
+}
+
+/// The cases of the workspace's test files under `path` that run flow `flow`, each as the login
+/// it simulates (event, credentials, directory entries, recorded fetches and clock).
+fn suite_logins(root: &Path, path: &Path, flow: &str) -> Result<Vec<Login>, CliError> {
+    let suite = crate::suite::load(root, &[path.to_path_buf()]).map_err(CliError::usage)?;
+    if suite
+        .diagnostics
+        .iter()
+        .any(crate::diagnostic::Diagnostic::is_error)
+    {
+        return Err(CliError::Diagnostics(crate::cli::render::human(
+            &suite.loaded.ws.sources,
+            &suite.diagnostics,
+            crate::cli::stdout_color(),
+        )));
+    }
+    Ok(suite
+        .cases
+        .iter()
+        .filter(|case| {
+            matches!(case.target, crate::suite::Target::Flow(i) if suite.flows[i].name == flow)
+        })
+        .map(|case| Login {
+            id: format!("{}: {}", suite.files[case.file].display, case.name),
+            name: case.event_name.clone(),
+            event: case.sim.clone(),
+        })
+        .collect())
+}
+
+/// The lines of a JSONL export for flow `flow`.
+fn jsonl_logins(from: &str, flow: &str) -> Result<Vec<Login>, CliError> {
     let records = if from == "-" {
         records::read_jsonl(std::io::stdin().lock(), "standard input")
     } else {

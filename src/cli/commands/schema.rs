@@ -12,6 +12,8 @@ enum SchemaKind {
     /// A test file, `tests/**/*.test.yaml`.
     Test,
     Lock,
+    /// An environment overlay, `environments/<name>.yaml`.
+    Environment,
 }
 
 #[derive(clap::Args)]
@@ -34,6 +36,10 @@ pub fn run(args: Args) -> CliResult {
         SchemaKind::Test => crate::suite::format::schema(),
         SchemaKind::Lock => {
             serde_json::to_value(schemars::schema_for!(crate::release::Lock)).unwrap_or_default()
+        }
+        SchemaKind::Environment => {
+            serde_json::to_value(schemars::schema_for!(crate::workspace::env::Overlay))
+                .unwrap_or_default()
         }
         SchemaKind::Module => {
             serde_json::to_value(schemars::schema_for!(crate::workspace::ModuleMeta))
