@@ -5,6 +5,9 @@
 //! (m=8 KiB, t=1, p=1), and both sides call the same verifier, so the comparison measures
 //! the simulator's own overhead rather than argon2.
 
+#[path = "support.rs"]
+mod support;
+
 use authflow::cli::simulate;
 use authflow::run::crypto;
 use authflow::run::directory::{Directory, DirectoryUser};
@@ -43,22 +46,12 @@ stages:
         type: issue_session
 ";
 
-fn cheap_hash(password: &str) -> String {
-    use argon2::PasswordHasher;
-    let params = argon2::Params::new(8, 1, 1, None).unwrap();
-    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    let hash: argon2::password_hash::phc::PasswordHash = argon
-        .hash_password_with_salt(password.as_bytes(), b"benchsaltbenchsalt")
-        .unwrap();
-    hash.to_string()
-}
-
 fn sim_event() -> (SimEvent, Directory) {
     let Ok((_, sim)) = simulate::load_event("logged-in-us-user") else {
         panic!("preset")
     };
     let mut user: DirectoryUser = sim.directory[0].clone();
-    user.password_hash = Some(cheap_hash("correct horse battery staple"));
+    user.password_hash = Some(support::cheap_hash("correct horse battery staple"));
     let sim = SimEvent {
         directory: Vec::new(),
         ..sim

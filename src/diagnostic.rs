@@ -152,6 +152,7 @@ codes! {
     DuplicateFlowName = "AF070", "duplicate-flow-name", Error, "Two flow files declare the same flow name; releases version flows by name.";
     PublishedModuleChanged = "AF071", "published-module-changed", Error, "A module version file changed after a release published it.";
     InvalidLock = "AF072", "invalid-lock", Error, "authflow.lock is malformed or inconsistent.";
+    UnknownVar = "AF080", "unknown-var", Error, "A `${{ vars.NAME }}` or `${{ clients.NAME }}` reference that the selected environment (and authflow.yaml) does not define, or that is malformed.";
 }
 
 impl Serialize for Code {

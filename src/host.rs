@@ -35,8 +35,12 @@ pub struct JsActions {
     allowlist: Vec<String>,
 }
 
-/// The runner for a compiled plan's custom actions.
-pub fn runner_for(ws: &Workspace, plan: &Plan) -> Result<Box<dyn ActionRunner>, HostError> {
+/// The runner for a compiled plan's custom actions; shareable across threads (replay runs
+/// logins in parallel).
+pub fn runner_for(
+    ws: &Workspace,
+    plan: &Plan,
+) -> Result<Box<dyn ActionRunner + Send + Sync>, HostError> {
     if plan.actions.is_empty() {
         // No JavaScript runs: do not pay for a runtime (the engine warms one as it starts).
         return Ok(Box::new(NoActions(

@@ -18,6 +18,7 @@ pub mod js;
 pub mod jsfacts;
 pub mod lsp;
 pub mod release;
+pub mod replay;
 pub mod run;
 pub mod span;
 pub mod streams;

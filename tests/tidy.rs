@@ -122,6 +122,8 @@ fn no_snapshot_without_its_fixture() {
             "check"
         } else if test.starts_with("runs__") {
             "run"
+        } else if test.starts_with("diff__") {
+            "diff"
         } else {
             continue;
         };

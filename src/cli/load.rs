@@ -1,8 +1,10 @@
-//! Resolving what a command works on: the workspace (found as git finds a repository) and
-//! the flow files named on the command line or found under `flows/`.
+//! Resolving what a command works on: the workspace (found as git finds a repository), the
+//! environment it is loaded in (`--env`, see `workspace::env`), and the flow files named on
+//! the command line or found under `flows/`.
 
 use crate::diagnostic::{Diagnostic, FileId};
 use crate::syntax::{self, Syntax, ast::Flow};
+use crate::workspace::env::Environment;
 use crate::workspace::{self, LoadError, Workspace};
 use std::path::{Path, PathBuf};
 
@@ -17,11 +19,23 @@ pub struct Loaded {
     pub lock: crate::release::Lock,
     /// The workspace's event streams (`streams/*.yaml`) that loaded without errors.
     pub streams: Vec<crate::streams::Stream>,
+    /// The environment applied to the settings, the action metadata and the flows.
+    pub environment: Environment,
 }
 
 /// Loads the workspace for `target` (a flow file, a workspace directory, or nothing for the
-/// current directory) and parses the flows it names.
+/// current directory) in the environment the command line selected (`--env`), and parses the
+/// flows it names.
 pub fn load(target: Option<&Path>, workspace_dir: Option<&Path>) -> Result<Loaded, LoadError> {
+    load_in(target, workspace_dir, crate::cli::selected_env())
+}
+
+/// [`load`] in environment `env` (none: `authflow.yaml` alone).
+pub fn load_in(
+    target: Option<&Path>,
+    workspace_dir: Option<&Path>,
+    env: Option<&str>,
+) -> Result<Loaded, LoadError> {
     use crate::files::{ReadError, ReadErrorKind};
     let mut diagnostics = Vec::new();
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
@@ -50,6 +64,13 @@ pub fn load(target: Option<&Path>, workspace_dir: Option<&Path>) -> Result<Loade
         Some(root) => Workspace::load(root, &mut diagnostics)?,
         None => Workspace::empty(),
     };
+    let environment = Environment::select(&mut ws, env, &mut diagnostics).map_err(|e| {
+        let dir = root
+            .as_deref()
+            .map(|r| r.join(workspace::env::ENVIRONMENTS_DIR))
+            .unwrap_or_default();
+        ReadError::new(&dir, ReadErrorKind::Io(std::io::Error::other(e.0)))
+    })?;
     let streams = crate::streams::file::load(&mut ws, &mut diagnostics);
     let (lock, mut lock_diagnostics) = crate::release::check::read_lock(&mut ws);
     diagnostics.append(&mut lock_diagnostics);
@@ -73,12 +94,18 @@ pub fn load(target: Option<&Path>, workspace_dir: Option<&Path>) -> Result<Loade
             }
         }
     }
+    for (file, flow) in &mut flows {
+        if let Some(flow) = flow {
+            environment.apply_flow(flow, *file, &mut diagnostics);
+        }
+    }
     Ok(Loaded {
         ws,
         flows,
         diagnostics,
         lock,
         streams,
+        environment,
     })
 }
 

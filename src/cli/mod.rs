@@ -49,6 +49,11 @@ pub struct Cli {
     /// flow file, as git finds a repository, by its authflow.yaml).
     #[arg(long, global = true, value_name = "DIR")]
     workspace: Option<PathBuf>,
+    /// The environment (`environments/NAME.yaml`) to load the workspace in; `publish` records
+    /// it in the release and `run --published` runs its last release. `check --env all` checks
+    /// every environment; `diff --env A --env B` shows what promoting A to B changes.
+    #[arg(long = "env", global = true, value_name = "NAME", action = clap::ArgAction::Append)]
+    envs: Vec<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -56,6 +61,17 @@ pub struct Cli {
 /// Options every command sees.
 pub struct Globals {
     pub workspace: Option<PathBuf>,
+    /// Every `--env` given, in order (most commands take at most one).
+    pub envs: Vec<String>,
+}
+
+/// The environment the command line selected, for every load of this process
+/// (`cli::load::load`); set once by [`main`] from `--env`, never by library callers.
+static SELECTED_ENV: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// The environment `--env` selected, if any.
+pub fn selected_env() -> Option<&'static str> {
+    SELECTED_ENV.get().and_then(|e| e.as_deref())
 }
 
 #[derive(Subcommand)]
@@ -115,6 +131,9 @@ enum Command {
     Versions(commands::versions::Args),
     /// Serve the Language Server Protocol over stdio, for editors.
     Lsp(commands::lsp::Args),
+    /// Replay recorded logins through two versions of a flow and report every decision that
+    /// changed. Exit 0 none changed, 2 some changed, 1 error.
+    Replay(commands::replay::Args),
 }
 
 /// How diagnostics are printed.
@@ -150,7 +169,31 @@ pub fn main() -> ExitCode {
     };
     let globals = Globals {
         workspace: cli.workspace,
+        envs: cli.envs,
     };
+    // Commands that compare or check several environments read `globals.envs` themselves;
+    // every other command loads the workspace in the one environment named.
+    let multi = matches!(&cli.command, Command::Diff(_) | Command::Check(_));
+    let usage_exit = if matches!(&cli.command, Command::Replay(_)) {
+        1
+    } else {
+        2
+    };
+    match (multi, globals.envs.as_slice()) {
+        (_, []) => {}
+        (false, [one]) if one != crate::workspace::env::ALL => {
+            let _ = SELECTED_ENV.set(Some(one.clone()));
+        }
+        (false, [_]) => {
+            eprintln!("error: --env all is for `authflow check`; name one environment");
+            return ExitCode::from(usage_exit);
+        }
+        (false, _) => {
+            eprintln!("error: this command runs in one environment: give --env once");
+            return ExitCode::from(usage_exit);
+        }
+        (true, _) => {}
+    }
     match dispatch(cli.command, &globals) {
         Ok(code) => code,
         Err(CliError::Diagnostics(text)) => {
@@ -188,6 +231,7 @@ fn dispatch(command: Command, globals: &Globals) -> CliResult {
         Command::Status(args) => commands::status::run(args, globals),
         Command::Versions(args) => commands::versions::run(args, globals),
         Command::Lsp(args) => commands::lsp::run(args),
+        Command::Replay(args) => commands::replay::run(args, globals),
     }
 }
 

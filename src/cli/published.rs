@@ -157,6 +157,8 @@ pub fn bundle_flow(
                 lock: Lock::new(),
                 // A release bundle carries flows and actions, not stream files.
                 streams: Vec::new(),
+                // The bundle's plans were compiled with the environment already applied.
+                environment: Default::default(),
             },
             plan,
         },

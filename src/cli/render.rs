@@ -590,3 +590,54 @@ fn level(severity: Severity) -> &'static str {
         Severity::Info => "note",
     }
 }
+
+/// Reports of one check per environment (`check --env all`), each already rendered in
+/// `format`, as one output: sections for a terminal, an object by environment name for JSON,
+/// one SARIF run per environment (named by `automationDetails.id`).
+pub fn per_environment(reports: &[(String, String)], format: super::Format) -> String {
+    match format {
+        super::Format::Human => reports
+            .iter()
+            .map(|(env, text)| format!("environment `{env}`:\n{text}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        super::Format::Json => {
+            let by_env: serde_json::Map<String, Value> = reports
+                .iter()
+                .map(|(env, text)| {
+                    (
+                        env.clone(),
+                        serde_json::from_str(text).unwrap_or(Value::Null),
+                    )
+                })
+                .collect();
+            serde_json::to_string_pretty(&serde_json::json!({ "environments": by_env }))
+                .unwrap_or_default()
+                + "\n"
+        }
+        super::Format::Sarif => {
+            let mut merged: Option<Value> = None;
+            for (env, text) in reports {
+                let Ok(mut log) = serde_json::from_str::<Value>(text) else {
+                    continue;
+                };
+                if let Some(runs) = log["runs"].as_array_mut() {
+                    for run in runs.iter_mut() {
+                        run["automationDetails"] =
+                            serde_json::json!({ "id": format!("environment/{env}") });
+                    }
+                }
+                match &mut merged {
+                    None => merged = Some(log),
+                    Some(all) => {
+                        let runs = log["runs"].as_array().cloned().unwrap_or_default();
+                        if let Some(list) = all["runs"].as_array_mut() {
+                            list.extend(runs);
+                        }
+                    }
+                }
+            }
+            serde_json::to_string_pretty(&merged.unwrap_or(Value::Null)).unwrap_or_default() + "\n"
+        }
+    }
+}

@@ -178,8 +178,8 @@ fn content_changes(old: &Block, new: &Block, out: &mut Vec<Change>) {
     if !same_condition(old_guard, new_guard) {
         out.push(Change::Guard {
             block: block.clone(),
-            old: old_guard.map(|t| t.trim().to_string()),
-            new: new_guard.map(|t| t.trim().to_string()),
+            old: old_guard.map(display_condition),
+            new: new_guard.map(display_condition),
         });
     }
     let on_error = |b: &Block| {
@@ -229,6 +229,41 @@ fn content_changes(old: &Block, new: &Block, out: &mut Vec<Change>) {
             });
         }
     }
+}
+
+/// A condition as shown: trimmed, runs of whitespace outside string literals as one space
+/// (environment values are padded to their reference's width, see `workspace::env`).
+fn display_condition(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut space = false;
+    for ch in text.trim().chars() {
+        match quote {
+            Some(q) => {
+                out.push(ch);
+                if escaped {
+                    escaped = false;
+                } else if ch == '\\' {
+                    escaped = true;
+                } else if ch == q {
+                    quote = None;
+                }
+            }
+            None if ch.is_whitespace() => space = true,
+            None => {
+                if space {
+                    out.push(' ');
+                    space = false;
+                }
+                if ch == '"' || ch == '\'' {
+                    quote = Some(ch);
+                }
+                out.push(ch);
+            }
+        }
+    }
+    out
 }
 
 /// Whether two guards mean the same: equal parse trees (spans, whitespace and redundant
@@ -336,6 +371,14 @@ mod tests {
         assert!(reordered(&old, &old).is_empty());
         // Insertions and removals are not reorders.
         assert!(reordered(&["a", "b"], &["a", "x", "b"]).is_empty());
+    }
+
+    #[test]
+    fn conditions_show_without_padding_but_keep_their_strings() {
+        assert_eq!(
+            display_condition("  event.a == \"x  y\"      &&   event.b  "),
+            "event.a == \"x  y\" && event.b"
+        );
     }
 
     #[test]

@@ -363,7 +363,7 @@ fn summary(diff: &WorkspaceDiff) -> String {
 }
 
 /// Tenant text made safe for a terminal: control characters escaped.
-fn printable(text: &str) -> String {
+pub(crate) fn printable(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
         if ch.is_control() {

@@ -76,8 +76,11 @@ pub fn working_tree(root: &Path) -> Materialized {
     }
 }
 
-/// The workspace at `root` as git revision `revision` holds it.
+/// The workspace at `root` as git revision `revision` holds it. The working tree's local
+/// secret values (`.authflow/secrets.yaml`, never committed) are copied along, so actions of
+/// the old version read the same secrets as the new one's.
 pub fn from_git(root: &Path, revision: &str) -> Result<Materialized, String> {
+    let root_of_working_tree = root;
     let repo = Repo::discover(root).ok_or_else(|| {
         format!(
             "{} is not in a git repository, so `{revision}` cannot be read (compare releases with @N instead)",
@@ -138,6 +141,7 @@ pub fn from_git(root: &Path, revision: &str) -> Result<Materialized, String> {
         std::fs::write(&target, bytes).map_err(|e| format!("{}: {e}", target.display()))?;
     }
     let root = std::fs::canonicalize(dir.path()).map_err(|e| e.to_string())?;
+    copy_local_secrets(root_of_working_tree, &root)?;
     Ok(Materialized {
         root,
         label: format!("{revision} ({short})"),
@@ -145,6 +149,29 @@ pub fn from_git(root: &Path, revision: &str) -> Result<Materialized, String> {
         skipped: tree.skipped,
         _dir: Some(dir),
     })
+}
+
+/// Copies `.authflow/secrets.yaml` of the working tree into a materialised version, readable
+/// by the owner only; nothing when there is none (a symbolic link or other non-file is refused).
+fn copy_local_secrets(working_tree: &Path, materialized: &Path) -> Result<(), String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let source = working_tree.join(".authflow").join("secrets.yaml");
+    let Ok(meta) = std::fs::symlink_metadata(&source) else {
+        return Ok(());
+    };
+    if !meta.is_file() {
+        return Err(format!("{} is not a regular file", source.display()));
+    }
+    let text = std::fs::read(&source).map_err(|e| format!("{}: {e}", source.display()))?;
+    let dir = materialized.join(".authflow");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(dir.join("secrets.yaml"))
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::io::Write::write_all(&mut file, &text).map_err(|e| format!("{}: {e}", dir.display()))
 }
 
 /// A workspace-relative path from a commit as a relative path with no `..`, `.` or root.

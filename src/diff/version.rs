@@ -5,6 +5,7 @@ use super::{Change, FactKind, Facts, Status, values};
 use crate::diagnostic::{Code, Diagnostic, FileId};
 use crate::syntax::ast::Flow;
 use crate::workspace::Workspace;
+use crate::workspace::env::Environment;
 use serde_json::Value;
 use sha2::Digest;
 use std::collections::BTreeMap;
@@ -63,6 +64,7 @@ impl Version {
     /// or two flow files with one flow name.
     pub fn of(
         ws: &Workspace,
+        env: &Environment,
         flows: &[(FileId, Option<Flow>)],
         load_diagnostics: &[Diagnostic],
     ) -> Result<Version, Vec<Diagnostic>> {
@@ -72,7 +74,7 @@ impl Version {
             .cloned()
             .collect();
         let mut version = Version {
-            settings: serde_json::to_value(&ws.settings).unwrap_or(Value::Null),
+            settings: settings(ws, env),
             ..Version::default()
         };
         for (file, flow) in flows {
@@ -135,6 +137,32 @@ impl Version {
             Err(errors)
         }
     }
+}
+
+/// The effective settings: `authflow.yaml` with the environment applied, plus what only an
+/// environment holds (client ids, secret names, the default audience) and the effective vars.
+fn settings(ws: &Workspace, env: &Environment) -> Value {
+    let mut settings = serde_json::to_value(&ws.settings).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut settings {
+        map.insert(
+            "vars".into(),
+            serde_json::to_value(&env.vars).unwrap_or(Value::Null),
+        );
+        map.insert(
+            "clients".into(),
+            serde_json::to_value(&env.clients).unwrap_or(Value::Null),
+        );
+        map.insert(
+            "secret_names".into(),
+            serde_json::to_value(&env.secret_names).unwrap_or(Value::Null),
+        );
+        if let (Some(audience), Some(Value::Object(session))) =
+            (&env.audience, map.get_mut("session"))
+        {
+            session.insert("audience".into(), Value::String(audience.clone()));
+        }
+    }
+    settings
 }
 
 /// Whether a loading diagnostic leaves a file's content unknown (so any diff would guess).

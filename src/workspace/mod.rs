@@ -3,6 +3,7 @@
 //! Loading reads and validates files into typed settings and keeps every text in `Sources`
 //! for diagnostics. It decides nothing about flows; the checks do.
 
+pub mod env;
 pub mod source;
 
 use crate::catalog::api::Trigger;
@@ -44,6 +45,10 @@ pub struct Settings {
     /// How `authflow publish` signs release bundles.
     #[serde(default)]
     pub publish: PublishSettings,
+    /// Named values for `${{ vars.NAME }}` references in flows and action metadata; each
+    /// environment (`environments/<name>.yaml`) may override them.
+    #[serde(default)]
+    pub vars: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
@@ -177,6 +182,9 @@ pub struct Workspace {
     /// Texts that replace files on disk while loading, by absolute path: an editor's unsaved
     /// buffers (`authflow lsp`). Empty for every command.
     pub overlay: BTreeMap<PathBuf, String>,
+    /// The selected environment's secret names (`env::Environment::secret_names`): a declared
+    /// secret's value is read under the name mapped here.
+    pub secret_names: BTreeMap<String, String>,
 }
 
 /// An error that stops loading: a file named on the command line that cannot be read.
@@ -529,6 +537,7 @@ impl Workspace {
     /// The value of a secret for simulation: `AUTHFLOW_SECRET_<NAME>`, then
     /// `.authflow/secrets.yaml` in the workspace, else none.
     pub fn secret_value(&self, name: &str) -> Option<String> {
+        let name = self.secret_names.get(name).map_or(name, String::as_str);
         if let Ok(v) = std::env::var(format!("AUTHFLOW_SECRET_{name}")) {
             return Some(v);
         }

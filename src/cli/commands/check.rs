@@ -1,4 +1,5 @@
-//! `authflow check`: parse and check flows, actions and modules.
+//! `authflow check`: parse and check flows, actions and modules, in one environment, in
+//! several (`--env a --env b`), or in every one (`--env all`).
 
 use crate::check;
 use crate::cli::error::{CliError, CliResult, exit_status};
@@ -15,15 +16,55 @@ pub struct Args {
 }
 
 pub fn run(args: Args, globals: &Globals) -> CliResult {
-    let (text, errors) = check_report(
-        args.path.as_deref(),
-        globals.workspace.as_deref(),
-        args.format,
-        crate::cli::stdout_color(),
-    )
-    .map_err(CliError::Usage)?;
-    out!("{text}");
-    Ok(exit_status(errors))
+    let color = crate::cli::stdout_color();
+    let path = args.path.as_deref();
+    let workspace = globals.workspace.as_deref();
+    let envs = environments(path, workspace, &globals.envs)?;
+    if let [env] = envs.as_slice() {
+        let (text, errors) = check_report_in(path, workspace, args.format, color, env.as_deref())
+            .map_err(CliError::Usage)?;
+        out!("{text}");
+        return Ok(exit_status(errors));
+    }
+    let mut any_errors = false;
+    let mut reports = Vec::new();
+    for env in &envs {
+        let (text, errors) = check_report_in(path, workspace, args.format, color, env.as_deref())
+            .map_err(CliError::Usage)?;
+        any_errors |= errors;
+        reports.push((env.clone().unwrap_or_default(), text));
+    }
+    out!("{}", render::per_environment(&reports, args.format));
+    Ok(exit_status(any_errors))
+}
+
+/// The environments `--env` names: none given is the one selection "no environment"; `all` is
+/// every `environments/*.yaml` (none when the workspace defines no environment).
+fn environments(
+    path: Option<&Path>,
+    workspace: Option<&Path>,
+    given: &[String],
+) -> Result<Vec<Option<String>>, CliError> {
+    use crate::workspace::env;
+    match given {
+        [] => Ok(vec![None]),
+        [all] if all == env::ALL => {
+            let cwd = std::env::current_dir().map_err(CliError::usage)?;
+            let root = match workspace {
+                Some(dir) => Some(dir.to_path_buf()),
+                None => crate::workspace::discover(path.unwrap_or(&cwd)),
+            };
+            let names = root.as_deref().map(env::names).unwrap_or_default();
+            if names.is_empty() {
+                return Ok(vec![None]);
+            }
+            Ok(names.into_iter().map(Some).collect())
+        }
+        list if list.iter().any(|e| e == env::ALL) => Err(CliError::Usage(
+            "--env all already names every environment; give it alone".into(),
+        )),
+        list => Ok(list.iter().cloned().map(Some).collect()),
+    }
 }
 
 /// Checks `path` (a flow file, a workspace, or the current workspace) and renders the
@@ -34,7 +75,18 @@ pub fn check_report(
     format: Format,
     color: bool,
 ) -> Result<(String, bool), String> {
-    let loaded = load::load(path, workspace).map_err(|e| e.to_string())?;
+    check_report_in(path, workspace, format, color, crate::cli::selected_env())
+}
+
+/// [`check_report`] in environment `env` (none: `authflow.yaml` alone).
+pub fn check_report_in(
+    path: Option<&Path>,
+    workspace: Option<&Path>,
+    format: Format,
+    color: bool,
+    env: Option<&str>,
+) -> Result<(String, bool), String> {
+    let loaded = load::load_in(path, workspace, env).map_err(|e| e.to_string())?;
     if loaded.flows.is_empty() && loaded.ws.root.is_none() {
         return Err("nothing to check: give a flow file, or run inside a workspace (a directory with authflow.yaml)".into());
     }
@@ -71,6 +123,7 @@ pub fn check_loaded_with(
         &loaded.streams,
     ));
     crate::streams::checks::check_action_reads(&loaded.ws, &actions, &mut diagnostics);
+    crate::workspace::env::drop_consequences(&loaded.flows, &mut diagnostics);
     diagnostics.sort_by_key(|d| (d.file, d.span.start, d.code));
     diagnostics.dedup();
     diagnostics

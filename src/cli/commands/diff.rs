@@ -61,21 +61,60 @@ pub fn error_exit(error: CliError) -> ExitCode {
 }
 
 /// The rendered diff and whether anything changed. Tests go through this too.
+///
+/// With `--env A --env B` the diff shows what promoting A to B changes: B as it is (old) ->
+/// A as it is (new), each version in its own environment. Each side is the working tree
+/// unless FROM (B's side) or TO (A's side) names another version.
 pub fn diff_report(args: &Args, globals: &Globals) -> Result<(String, bool), CliError> {
     let root = workspace_root(globals)?;
-    let from = match &args.from {
-        Some(spec) => Revision::parse(spec).map_err(CliError::Usage)?,
-        None => default_from(&root),
+    let parse = |spec: &Option<String>| {
+        spec.as_deref()
+            .map(Revision::parse)
+            .transpose()
+            .map_err(CliError::Usage)
     };
-    let to = match &args.to {
-        Some(spec) => Revision::parse(spec).map_err(CliError::Usage)?,
-        None => Revision::WorkingTree,
+    let (from, to) = (parse(&args.from)?, parse(&args.to)?);
+    let (from, to, from_env, to_env) = match globals.envs.as_slice() {
+        [] => (from.unwrap_or_else(|| default_from(&root)), to, None, None),
+        [one] if one == crate::workspace::env::ALL => {
+            return Err(CliError::Usage(
+                "diff compares one environment (--env NAME) or two (--env FROM --env TO), not all"
+                    .into(),
+            ));
+        }
+        [one] => (
+            from.unwrap_or_else(|| default_from(&root)),
+            to,
+            Some(one),
+            Some(one),
+        ),
+        [promoted, target] => (
+            from.unwrap_or(Revision::WorkingTree),
+            to,
+            Some(target),
+            Some(promoted),
+        ),
+        _ => {
+            return Err(CliError::Usage(
+                "diff takes at most two environments: --env STAGING --env PROD shows what promoting STAGING to PROD changes".into(),
+            ));
+        }
     };
+    let to = to.unwrap_or(Revision::WorkingTree);
     let old = materialize(&root, &from)?;
     let new = materialize(&root, &to)?;
-    let old_version = version_of(&old)?;
-    let new_version = version_of(&new)?;
-    let result = diff::diff(&old_version, &new_version, &old.label, &new.label);
+    let old_version = version_of(&old, from_env.map(String::as_str))?;
+    let new_version = version_of(&new, to_env.map(String::as_str))?;
+    let label = |m: &Materialized, env: Option<&String>| match env {
+        Some(env) => format!("{} in environment {env}", m.label),
+        None => m.label.clone(),
+    };
+    let result = diff::diff(
+        &old_version,
+        &new_version,
+        &label(&old, from_env),
+        &label(&new, to_env),
+    );
     let text = match args.format {
         DiffFormat::Human => diff::render::human(&result),
         DiffFormat::Json => diff::render::json(&result),
@@ -99,7 +138,7 @@ pub fn workspace_root(globals: &Globals) -> Result<PathBuf, CliError> {
 }
 
 /// FROM when the user gave none: the last release; before the first publish, `HEAD`.
-fn default_from(root: &Path) -> Revision {
+pub fn default_from(root: &Path) -> Revision {
     if root.join("authflow.lock").is_file() {
         Revision::LastRelease
     } else {
@@ -127,10 +166,16 @@ pub fn materialize(root: &Path, revision: &Revision) -> Result<Materialized, Cli
     Ok(materialized)
 }
 
-/// Loads one materialised version and reduces it for the diff.
-fn version_of(version: &Materialized) -> Result<Version, CliError> {
-    let loaded = load::load(None, Some(&version.root))?;
-    Version::of(&loaded.ws, &loaded.flows, &loaded.diagnostics).map_err(|errors| {
+/// Loads one materialised version in environment `env` and reduces it for the diff.
+fn version_of(version: &Materialized, env: Option<&str>) -> Result<Version, CliError> {
+    let loaded = load::load_in(None, Some(&version.root), env)?;
+    Version::of(
+        &loaded.ws,
+        &loaded.environment,
+        &loaded.flows,
+        &loaded.diagnostics,
+    )
+    .map_err(|errors| {
         CliError::Diagnostics(format!(
             "{} cannot be compared:\n{}",
             version.label,

@@ -14,6 +14,7 @@ pub mod keygen;
 pub mod lsp;
 pub mod presets;
 pub mod publish;
+pub mod replay;
 pub mod run;
 pub mod runs;
 pub mod schema;

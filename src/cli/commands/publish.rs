@@ -15,39 +15,12 @@ use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The environment published to; recorded in the release. Each environment has its own
-    /// last release, and item versions are shared between environments.
-    #[arg(long, value_name = "NAME")]
-    env: Option<String>,
     /// Also write the bundle to this file.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// How diagnostics are printed when publish refuses.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
-}
-
-/// Checks an environment name; when the workspace has `environments/`, the name must have its
-/// file there.
-pub fn check_env(root: &Path, env: Option<&str>) -> Result<(), CliError> {
-    let Some(env) = env else { return Ok(()) };
-    let valid = !env.is_empty()
-        && env.len() <= 64
-        && env
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if !valid {
-        return Err(CliError::Usage(format!(
-            "`{env}` is not an environment name (lowercase letters, digits, `-`, `_`)"
-        )));
-    }
-    let dir = root.join("environments");
-    if dir.is_dir() && !dir.join(format!("{env}.yaml")).is_file() {
-        return Err(CliError::Usage(format!(
-            "no environment `{env}`: environments/{env}.yaml does not exist"
-        )));
-    }
-    Ok(())
 }
 
 pub fn run(args: Args, globals: &Globals) -> CliResult {
@@ -58,7 +31,10 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
             "nothing to publish: run inside a workspace (a directory with authflow.yaml) or give --workspace DIR".into(),
         ));
     };
-    check_env(&root, args.env.as_deref())?;
+    // The environment published to (`--env`, recorded in the release) was checked when the
+    // workspace loaded in it: each environment has its own last release, and item versions
+    // are shared between environments.
+    let env = crate::cli::selected_env();
     // Held until the lock is written: concurrent publishes queue instead of losing a release.
     let _hold = PublishLock::acquire(&root).map_err(CliError::Usage)?;
     // Read the lock again under the hold: another publish may have just written it.
@@ -81,7 +57,7 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
     let key = key.ok_or_else(|| CliError::Usage("publish refused: no signing key".into()))?;
     let origin = publish::origin(&root, &snap);
     let time = publish::release_time().map_err(CliError::Usage)?;
-    let outcome = publish::prepare(&snap, &loaded.lock, args.env.as_deref(), origin, time, &key)
+    let outcome = publish::prepare(&snap, &loaded.lock, env, origin, time, &key)
         .map_err(|e| CliError::Usage(format!("publish refused, nothing was written: {e}")))?;
     match outcome {
         Outcome::Unchanged(last) => {

@@ -31,9 +31,6 @@ pub struct Args {
     /// Run the last published release of the flow instead of the working tree (the draft).
     #[arg(long, conflicts_with = "bundle")]
     published: bool,
-    /// With --published: the last release of this environment.
-    #[arg(long, value_name = "NAME", requires = "published")]
-    env: Option<String>,
     /// Run from a release bundle alone, without the workspace.
     #[arg(long, value_name = "FILE")]
     bundle: Option<PathBuf>,
@@ -60,7 +57,7 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
             let from = published::published_flow(
                 flow,
                 globals.workspace.as_deref(),
-                args.env.as_deref(),
+                crate::cli::selected_env(),
                 args.key.as_deref(),
                 color,
             )?;

@@ -16,6 +16,8 @@ pub enum SchemaKind {
     Stream,
     /// One stream event (a JSONL line of `stream run`, a NATS message).
     StreamEvent,
+    /// An environment overlay, `environments/<name>.yaml`.
+    Environment,
 }
 
 #[derive(clap::Args)]
@@ -47,6 +49,10 @@ pub fn schema(kind: SchemaKind) -> serde_json::Value {
         SchemaKind::Test => crate::suite::format::schema(),
         SchemaKind::Lock => {
             serde_json::to_value(schemars::schema_for!(crate::release::Lock)).unwrap_or_default()
+        }
+        SchemaKind::Environment => {
+            serde_json::to_value(schemars::schema_for!(crate::workspace::env::Overlay))
+                .unwrap_or_default()
         }
         SchemaKind::Module => {
             serde_json::to_value(schemars::schema_for!(crate::workspace::ModuleMeta))

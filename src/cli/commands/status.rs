@@ -10,9 +10,6 @@ use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Compare with the last release of this environment.
-    #[arg(long, value_name = "NAME")]
-    env: Option<String>,
     #[arg(long, value_enum, default_value_t = TraceFormat::Human)]
     format: TraceFormat,
 }
@@ -32,7 +29,7 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
         ))
     })?;
     let states = publish::status(&snap, &loaded.lock);
-    let last = loaded.lock.last_release(args.env.as_deref());
+    let last = loaded.lock.last_release(crate::cli::selected_env());
     let errors = crate::cli::check_loaded(&loaded)
         .iter()
         .filter(|d| Diagnostic::is_error(d))
@@ -49,7 +46,7 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
             .collect();
         let report = json!({
             "last_release": last.map(|r| r.release),
-            "env": args.env,
+            "env": crate::cli::selected_env(),
             "items": items,
             "changes": changes,
             "errors": errors,
