@@ -62,7 +62,7 @@ fn simulator(compiled: &simulate::Compiled) -> Simulator<'_> {
     Simulator::new(
         &compiled.plan,
         Directory::default(),
-        simulate::session_config(&compiled.loaded.ws),
+        simulate::session_config(&compiled.loaded.ws).unwrap().0,
     )
     .unwrap()
 }

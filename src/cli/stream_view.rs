@@ -166,7 +166,7 @@ pub fn deliver_after_run(
     if usable.is_empty() {
         return Ok(());
     }
-    let directory = super::simulate::load_directory(ws)?;
+    let directory = super::simulate::load_directory(ws);
     crate::streams::emit::emit_and_deliver(ws, &usable, sim, &directory, trace)
         .map_err(super::CliError::usage)
 }

@@ -35,14 +35,7 @@ pub(crate) struct Redactor {
 /// Redacts every string and object key of `value` with the given (name, value) secrets, by
 /// the same rules as action outputs: for what leaves authflow otherwise (stored runs).
 pub fn redact_json(secrets: &[(String, String)], value: &mut Value) {
-    let mut secrets: Vec<(String, String)> = secrets
-        .iter()
-        .filter(|(_, value)| !value.is_empty())
-        .cloned()
-        .collect();
-    secrets.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
-    secrets.dedup_by(|a, b| a.1 == b.1);
-    Redactor { secrets }.json(value);
+    Redactor::new(secrets.iter().map(|(name, value)| (name.as_str(), value.as_str()))).json(value);
 }
 
 impl Redactor {

@@ -85,10 +85,11 @@ impl Analysis {
         let mut diagnostics = Vec::new();
         let mut ws = match root {
             Some(root) => Workspace::load_overlaid(root, overlay.clone(), &mut diagnostics)?,
-            None => Workspace {
-                overlay: overlay.clone(),
-                ..Workspace::empty()
-            },
+            None => {
+                let mut ws = Workspace::empty();
+                ws.overlay = overlay.clone();
+                ws
+            }
         };
         let mut flow_paths = match root {
             Some(root) => load::flow_files(ws.list(&root.join("flows"), &mut diagnostics)),
@@ -99,6 +100,10 @@ impl Analysis {
                 flow_paths.push(path.clone());
             }
         }
+        // The editor shows the workspace as `authflow check` without `--env` sees it.
+        let environment =
+            crate::workspace::env::Environment::select(&mut ws, None, &mut diagnostics)
+                .unwrap_or_default();
         let streams = crate::streams::file::load(&mut ws, &mut diagnostics);
         let (lock, mut lock_diagnostics) = crate::release::check::read_lock(&mut ws);
         diagnostics.append(&mut lock_diagnostics);
@@ -109,6 +114,7 @@ impl Analysis {
             diagnostics,
             lock,
             streams,
+            environment,
         };
         let actions = check::analyze_actions(&loaded.ws);
         let diagnostics = crate::cli::commands::check::check_loaded_with(&loaded, &actions);

@@ -234,7 +234,7 @@ fn diagnostic_codes(at: &At) -> Vec<String> {
             );
             if let Some(rule) = crate::check::rules::RULES
                 .iter()
-                .find(|r| r.codes.contains(&code))
+                .find(|r| r.code == code)
             {
                 text.push_str(&format!(
                     "\n\n**What it does.** {}\n\n**Why it matters.** {}",

@@ -147,7 +147,7 @@ pub fn validate_name(name: &str) -> Result<(), String> {
 
 /// The environments a workspace defines (`environments/*.yaml`), sorted.
 pub fn names(root: &Path) -> Vec<String> {
-    let Ok(paths) = super::sorted_entries(&root.join(ENVIRONMENTS_DIR)) else {
+    let Ok(paths) = crate::files::list_dir(&root.join(ENVIRONMENTS_DIR), Some(root)) else {
         return Vec::new();
     };
     paths

@@ -76,19 +76,16 @@ pub fn replay_report(args: &Args, globals: &Globals) -> Result<(String, bool), C
     let logins = read_logins(&root, &args.from, &flow_name)?;
     // Users are inputs of a login, like its event: both versions look them up in the working
     // tree's directory, so only the flow's version differs.
-    let directory = simulate::load_directory(&new.loaded.ws)?;
-    let old_sim = Simulator::new(
-        &old.plan,
-        directory.clone(),
-        simulate::session_config(&old.loaded.ws),
-    )
-    .map_err(CliError::usage)?;
-    let new_sim = Simulator::new(
-        &new.plan,
-        directory,
-        simulate::session_config(&new.loaded.ws),
-    )
-    .map_err(CliError::usage)?;
+    let directory = simulate::load_directory(&new.loaded.ws);
+    let (old_session, old_warning) = simulate::session_config(&old.loaded.ws)?;
+    let (new_session, new_warning) = simulate::session_config(&new.loaded.ws)?;
+    for warning in [old_warning, new_warning].into_iter().flatten() {
+        eprintln!("warning: {}", crate::cli::escape::escape_lines(&warning));
+    }
+    let old_sim = Simulator::new(&old.plan, directory.clone(), old_session)
+        .map_err(CliError::usage)?;
+    let new_sim =
+        Simulator::new(&new.plan, directory, new_session).map_err(CliError::usage)?;
     let old_actions =
         crate::host::runner_for(&old.loaded.ws, &old.plan).map_err(CliError::usage)?;
     let new_actions =
