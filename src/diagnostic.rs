@@ -146,9 +146,9 @@ codes! {
     UnreadableFile = "AF051", "unreadable-file", Error, "A workspace file that authflow refuses to read: a symbolic link leaving the workspace, not a regular file, over the size limit, or not UTF-8.";
     InvalidUser = "AF052", "invalid-user", Error, "A user in the directory whose password hash or TOTP secret authflow cannot verify, or whose id is taken.";
     UnknownTestTarget = "AF060", "unknown-test-target", Error, "A test names a flow, action, block, state key or event preset that does not exist.";
-    UnknownEventType = "AF060", "unknown-event-type", Error, "A stream or an event-stream action names an event type that is not in the event-type catalogue.";
-    StreamBinding = "AF061", "stream-binding", Error, "A stream binds an action that does not exist, is a login action, or does not handle the stream's event types.";
-    EventFieldNotCarried = "AF062", "event-field-not-carried", Error, "An event-stream action reads a field its event types do not carry (event.user without a user, event.request, an unknown message member).";
+    UnknownEventType = "AF090", "unknown-event-type", Error, "A stream or an event-stream action names an event type that is not in the event-type catalogue.";
+    StreamBinding = "AF091", "stream-binding", Error, "A stream binds an action that does not exist, is a login action, or does not handle the stream's event types.";
+    EventFieldNotCarried = "AF092", "event-field-not-carried", Error, "An event-stream action reads a field its event types do not carry (event.user without a user, event.request, an unknown message member).";
     DuplicateFlowName = "AF070", "duplicate-flow-name", Error, "Two flow files declare the same flow name; releases version flows by name.";
     PublishedModuleChanged = "AF071", "published-module-changed", Error, "A module version file changed after a release published it.";
     InvalidLock = "AF072", "invalid-lock", Error, "authflow.lock is malformed or inconsistent.";
@@ -164,5 +164,26 @@ impl Serialize for Code {
 impl std::fmt::Display for Code {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Code;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn every_code_and_name_belongs_to_one_problem() {
+        let mut codes = BTreeMap::new();
+        let mut names = BTreeMap::new();
+        for &code in Code::ALL {
+            if let Some(other) = codes.insert(code.as_str(), code) {
+                panic!("{} is both {other:?} and {code:?}", code.as_str());
+            }
+            if let Some(other) = names.insert(code.info().name, code) {
+                panic!("`{}` names both {other:?} and {code:?}", code.info().name);
+            }
+        }
+        assert!(codes.len() > 30, "the table lists {} codes", codes.len());
     }
 }

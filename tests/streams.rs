@@ -360,7 +360,7 @@ fn stream_files_are_checked_before_anything_runs() {
     assert_eq!(output.status.code(), Some(1));
     let text = String::from_utf8_lossy(&output.stdout);
     for expected in [
-        "AF060",
+        "AF090",
         "`user.create` is not an event type",
         "did you mean `user.created`?",
         "`tier` is a login action; streams run only event-stream actions",
