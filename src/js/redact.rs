@@ -35,7 +35,12 @@ pub(crate) struct Redactor {
 /// Redacts every string and object key of `value` with the given (name, value) secrets, by
 /// the same rules as action outputs: for what leaves authflow otherwise (stored runs).
 pub fn redact_json(secrets: &[(String, String)], value: &mut Value) {
-    Redactor::new(secrets.iter().map(|(name, value)| (name.as_str(), value.as_str()))).json(value);
+    Redactor::new(
+        secrets
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str())),
+    )
+    .json(value);
 }
 
 impl Redactor {

@@ -232,10 +232,7 @@ fn diagnostic_codes(at: &At) -> Vec<String> {
                 info.severity,
                 info.summary
             );
-            if let Some(rule) = crate::check::rules::RULES
-                .iter()
-                .find(|r| r.code == code)
-            {
+            if let Some(rule) = crate::check::rules::RULES.iter().find(|r| r.code == code) {
                 text.push_str(&format!(
                     "\n\n**What it does.** {}\n\n**Why it matters.** {}",
                     rule.doc.what, rule.doc.why

@@ -82,10 +82,9 @@ pub fn replay_report(args: &Args, globals: &Globals) -> Result<(String, bool), C
     for warning in [old_warning, new_warning].into_iter().flatten() {
         eprintln!("warning: {}", crate::cli::escape::escape_lines(&warning));
     }
-    let old_sim = Simulator::new(&old.plan, directory.clone(), old_session)
-        .map_err(CliError::usage)?;
-    let new_sim =
-        Simulator::new(&new.plan, directory, new_session).map_err(CliError::usage)?;
+    let old_sim =
+        Simulator::new(&old.plan, directory.clone(), old_session).map_err(CliError::usage)?;
+    let new_sim = Simulator::new(&new.plan, directory, new_session).map_err(CliError::usage)?;
     let old_actions =
         crate::host::runner_for(&old.loaded.ws, &old.plan).map_err(CliError::usage)?;
     let new_actions =
