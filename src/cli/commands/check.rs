@@ -122,7 +122,7 @@ pub fn check_loaded_with(
         &loaded.ws,
         &loaded.streams,
     ));
-    crate::streams::checks::check_action_reads(&loaded.ws, &actions, &mut diagnostics);
+    crate::streams::checks::check_action_reads(&loaded.ws, actions, &mut diagnostics);
     crate::workspace::env::drop_consequences(&loaded.flows, &mut diagnostics);
     diagnostics.sort_by_key(|d| (d.file, d.span.start, d.code));
     diagnostics.dedup();
