@@ -28,6 +28,19 @@ fn text(out: &Output) -> String {
     )
 }
 
+/// Runs authflow with a value for the example's risk-service key in both environments (a
+/// declared secret with no value stops `run`).
+fn with_keys(args: &[&str], dir: &Path) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_authflow"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("AUTHFLOW_SECRET_RISK_API_KEY", "dev")
+        .env("AUTHFLOW_SECRET_RISK_API_KEY_PROD", "production-key")
+        .output()
+        .expect("the binary runs")
+}
+
 fn edit(path: &Path, from: &str, to: &str) {
     let source = std::fs::read_to_string(path).unwrap();
     assert!(source.contains(from), "{} has no `{from}`", path.display());
@@ -177,7 +190,7 @@ fn commands_run_in_the_selected_environment() {
     )
     .unwrap();
     let run = |env: &str| -> Value {
-        let out = authflow(
+        let out = with_keys(
             &[
                 "run",
                 "flows/login.yaml",
@@ -234,8 +247,8 @@ fn a_secret_is_read_under_the_environments_name_for_it() {
         "  api.state.set('key_length', (event.secrets.RISK_API_KEY || '').length)\n  const res =",
     );
     let run = |env: &str| -> Value {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_authflow"))
-            .args([
+        let out = with_keys(
+            &[
                 "run",
                 "flows/login.yaml",
                 "--event",
@@ -245,12 +258,9 @@ fn a_secret_is_read_under_the_environments_name_for_it() {
                 "--no-store",
                 "--env",
                 env,
-            ])
-            .current_dir(ws.path())
-            .env("AUTHFLOW_SECRET_RISK_API_KEY", "dev")
-            .env("AUTHFLOW_SECRET_RISK_API_KEY_PROD", "production-key")
-            .output()
-            .unwrap();
+            ],
+            ws.path(),
+        );
         serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)))
     };
     let key_length = |trace: &Value| {
