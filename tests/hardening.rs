@@ -493,16 +493,21 @@ fn fallbacks_that_were_silent_are_reported() {
         "test",
         "forward-logins",
         "--event",
-        "events/login-success.json",
+        "events/message-login-succeeded.json",
     ];
-    let out = authflow(&forward, ws.path());
+    let url = ("AUTHFLOW_SECRET_URL", "https://hooks.acme.example/logins");
+    let out = authflow_env(&forward, ws.path(), &[url]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
         text(&out).contains("`API_KEY`, which has no value"),
         "{}",
         text(&out)
     );
-    let out = authflow_env(&forward, ws.path(), &[("AUTHFLOW_SECRET_API_KEY", "x")]);
+    let out = authflow_env(
+        &forward,
+        ws.path(),
+        &[url, ("AUTHFLOW_SECRET_API_KEY", "x")],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
     // session.signing_secret: undeclared (check), unset (warning), too short (refused).
