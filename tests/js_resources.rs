@@ -301,22 +301,32 @@ fn thread_name(slug: &str) -> String {
     format!("action-{slug}").chars().take(15).collect()
 }
 
-/// Asserts that no thread of `slug`'s runtime uses CPU during the second after its run (an
-/// abandoned runtime's thread is still there, parked; a discarded one is gone).
+/// Asserts that every thread of `slug`'s runtime comes to rest after its run: within a few
+/// seconds (a stopped runtime may still be freeing its heap for a moment, more so on a loaded
+/// machine) there is a whole second in which none of them uses CPU. An abandoned runtime's
+/// thread is still there, parked; a discarded one is gone; a thread that keeps running tenant
+/// code never has such a second.
 fn assert_thread_stays_still(slug: &str) {
     let name = thread_name(slug);
-    let before = thread_ticks(&name);
-    std::thread::sleep(Duration::from_secs(1));
-    let after = thread_ticks(&name);
-    for (tid, ticks) in &after {
-        if let Some((_, earlier)) = before.iter().find(|(t, _)| t == tid) {
-            assert!(
-                ticks.saturating_sub(*earlier) <= 2,
-                "{name} (thread {tid}) used {} clock ticks in the second after its run",
-                ticks - earlier
-            );
+    let mut busiest = String::new();
+    for _ in 0..5 {
+        let before = thread_ticks(&name);
+        std::thread::sleep(Duration::from_secs(1));
+        let after = thread_ticks(&name);
+        let busy: Vec<String> = after
+            .iter()
+            .filter_map(|(tid, ticks)| {
+                let (_, earlier) = before.iter().find(|(t, _)| t == tid)?;
+                let used = ticks.saturating_sub(*earlier);
+                (used > 2).then(|| format!("thread {tid} used {used} clock ticks"))
+            })
+            .collect();
+        if busy.is_empty() {
+            return;
         }
+        busiest = busy.join(", ");
     }
+    panic!("{name} never came to rest: in the fifth second after its run {busiest}");
 }
 
 /// The run was stopped by a budget (CPU time, or the heap for scripts that also pile up
