@@ -31,6 +31,8 @@ pub enum FileKind {
     ModuleMeta,
     /// `modules/<name>/v<N>.js` or `draft.js`.
     ModuleSource,
+    /// `streams/<name>.yaml`.
+    Stream,
 }
 
 impl FileKind {
@@ -49,6 +51,9 @@ impl FileKind {
             (["actions", _], Some("yaml")) => Some(FileKind::ActionMeta),
             (["modules", _, "module.yaml"], _) => Some(FileKind::ModuleMeta),
             (["modules", _, _], Some("js")) => Some(FileKind::ModuleSource),
+            ([crate::streams::file::STREAMS_DIR, _], Some("yaml" | "yml")) => {
+                Some(FileKind::Stream)
+            }
             (["flows", _], Some("yaml" | "yml")) => Some(FileKind::Flow(Syntax::Yaml)),
             (_, Some("yaml" | "yml")) if looks_like_flow(text) => {
                 Some(FileKind::Flow(Syntax::Yaml))

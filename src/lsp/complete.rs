@@ -1,10 +1,10 @@
 //! Completion, driven by one table: each row names a kind of file, a place in it (a logical
 //! path from `cursor`, where `*` is any key and `-` a list item) and what to offer there.
 //!
-//! Adding a completion is adding a row: event types for streams, for instance, are the row
-//! `(ActionMeta, ["events", "-"], Entry, event_types)`, and a future stream file kind is one
-//! more `FileKind` and one more row. Places no row claims fall back to the JSON Schema of the
-//! file (`authflow schema`), so every key the formats define is offered everywhere.
+//! Adding a completion is adding a row: event types, for instance, are the rows
+//! `(ActionMeta, ["events", "-"], Entry, event_types)` and `(Stream, ["events", "-"], Entry,
+//! event_types)`. Places no row claims fall back to the JSON Schema of the file
+//! (`authflow schema`), so every key the formats define is offered everywhere.
 //!
 //! Field paths in conditions and templates are offered from the event catalogue and the
 //! upstream actions' `api.state.set` writes, split by the availability dataflow at the
@@ -101,6 +101,18 @@ static ROWS: &[Row] = &[
         path: &["events", ITEM],
         role: Role::Entry,
         offer: event_types,
+    },
+    Row {
+        files: Files::Only(FileKind::Stream),
+        path: &["events", ITEM],
+        role: Role::Entry,
+        offer: event_types,
+    },
+    Row {
+        files: Files::Only(FileKind::Stream),
+        path: &["actions", ITEM],
+        role: Role::Entry,
+        offer: stream_actions,
     },
 ];
 
@@ -587,23 +599,48 @@ fn declared_secrets(ask: &Ask) -> Vec<Offer> {
         .collect()
 }
 
-/// Event types an event-stream action may subscribe to: those the workspace's actions
-/// already subscribe to. When streams bring a catalogue of event types, it joins here.
-fn event_types(ask: &Ask) -> Vec<Offer> {
+/// The event types of the stream catalogue, for a stream's or an event-stream action's
+/// `events:`, with what each carries.
+fn event_types(_ask: &Ask) -> Vec<Offer> {
+    crate::catalog::stream_events::EVENT_TYPES
+        .iter()
+        .map(|t| {
+            let detail = if t.carries_user() {
+                "event type; carries event.user"
+            } else {
+                "event type"
+            };
+            Offer::new(t.name, CompletionItemKind::EVENT)
+                .detail(detail)
+                .doc(t.doc)
+        })
+        .collect()
+}
+
+/// The actions a stream may bind: event-stream actions first; login actions are listed
+/// after them, marked (a stream runs only event-stream actions).
+fn stream_actions(ask: &Ask) -> Vec<Offer> {
     let Some(analysis) = ask.at.analysis else {
         return Vec::new();
     };
-    let mut types: Vec<&str> = analysis
+    analysis
         .ws()
         .actions
         .values()
-        .flat_map(|a| a.meta.events.iter().map(String::as_str))
-        .collect();
-    types.sort_unstable();
-    types.dedup();
-    types
-        .into_iter()
-        .map(|t| Offer::new(t, CompletionItemKind::EVENT).detail("subscribed in this workspace"))
+        .map(|a| {
+            let offer = Offer::new(&a.slug, CompletionItemKind::MODULE)
+                .detail(a.meta.name.clone())
+                .doc(a.meta.description.clone());
+            if a.meta.trigger == crate::catalog::api::Trigger::Login {
+                offer.unavailable(Some(
+                    "a login action; streams run only event-stream actions".to_string(),
+                ))
+            } else if !a.meta.events.is_empty() {
+                offer.detail(format!("handles {}", a.meta.events.join(", ")))
+            } else {
+                offer
+            }
+        })
         .collect()
 }
 
@@ -615,6 +652,7 @@ fn from_schema(ask: &Ask) -> Vec<Offer> {
         FileKind::Settings => schema(SchemaKind::Settings),
         FileKind::ActionMeta => schema(SchemaKind::Action),
         FileKind::ModuleMeta => schema(SchemaKind::Module),
+        FileKind::Stream => schema(SchemaKind::Stream),
         _ => return Vec::new(),
     };
     let mut path = ask.cursor.path.clone();

@@ -21,7 +21,10 @@ pub fn hover(at: &At) -> Value {
         (Some(c), FileKind::Flow(_)) => place::place(at, c),
         _ => None,
     };
-    if let Some((start, segments, upto)) = place::path_around(at.text, at.offset) {
+    if let Some((span, text)) = event_type(at) {
+        sections.push(text);
+        range = Some(span);
+    } else if let Some((start, segments, upto)) = place::path_around(at.text, at.offset) {
         let shown = &segments[..upto];
         let end = start + shown.join(".").len();
         if let Some(text) = field(at, place.as_ref(), shown) {
@@ -241,4 +244,49 @@ fn diagnostic_codes(at: &At) -> Vec<String> {
             text
         })
         .collect()
+}
+
+/// An event type named under the cursor in a stream file or an action's metadata: its doc
+/// and the members of its `data`.
+fn event_type(at: &At) -> Option<(Span, String)> {
+    if !matches!(at.kind, FileKind::Stream | FileKind::ActionMeta) {
+        return None;
+    }
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '_';
+    let offset = at.text.floor_char_boundary(at.offset);
+    let start = at.text[..offset]
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| is_name(*c))
+        .last()
+        .map_or(offset, |(i, _)| i);
+    let end = at.text[offset..]
+        .char_indices()
+        .find(|(_, c)| !is_name(*c))
+        .map_or(at.text.len(), |(i, _)| offset + i);
+    let ty = crate::catalog::stream_events::event_type(&at.text[start..end])?;
+    let members: Vec<String> = ty
+        .data
+        .iter()
+        .map(|f| {
+            format!(
+                "- `data.{}`{}: {}",
+                f.name,
+                if f.required { "" } else { " (optional)" },
+                f.doc
+            )
+        })
+        .collect();
+    let user = if ty.carries_user() {
+        "An event-stream action subscribed to it sees `event.user`."
+    } else {
+        "It carries no user: `event.user` is not available to an action that handles it."
+    };
+    let text = format!(
+        "**event type `{}`**\n\n{}\n\n{user}\n\n{}",
+        ty.name,
+        ty.doc,
+        members.join("\n")
+    );
+    Some((Span::new(start, end), text))
 }

@@ -58,7 +58,8 @@ pub fn cursor(at: &At) -> Option<Cursor> {
         FileKind::Flow(Syntax::Yaml)
         | FileKind::Settings
         | FileKind::ActionMeta
-        | FileKind::ModuleMeta => cursor::yaml(at.text, at.offset),
+        | FileKind::ModuleMeta
+        | FileKind::Stream => cursor::yaml(at.text, at.offset),
         FileKind::ActionSource | FileKind::ModuleSource => None,
     }
 }

@@ -238,3 +238,49 @@ async def test_hover_explains_diagnostic_codes_and_block_types(client, workspace
         )
     )
     assert "Identity Lookup" in hover.contents.value and "event.user" in hover.contents.value
+
+
+async def test_stream_files_complete_event_types_and_report_unknown_ones(client, tmp_path):
+    import shutil
+
+    from conftest import REPO
+
+    root = tmp_path / "stream-ws"
+    shutil.copytree(REPO / "examples" / "event-stream", root)
+    await start(client, root)
+    stream = root / "streams" / "users.yaml"
+    text = "events:\n  - user.create\nactions:\n  - forward-logins\n"
+    stream.write_text(text)
+    open_doc(client, stream)
+    uri = stream.as_uri()
+    # The misspelled type is check's AF090, in the stream file, with its suggestion.
+    found = await diagnostics_until(client, uri, lambda ds: "AF090" in codes(ds))
+    typo = [d for d in found if str(d.code) == "AF090"][0]
+    assert "user.created" in typo.message or "user.created" in str(typo.related_information)
+    # Completion of an event type offers the catalogue's types, with what each carries.
+    at = position_of(text, "user.create", after=True)
+    completion = await client.text_document_completion_async(
+        types.CompletionParams(text_document=types.TextDocumentIdentifier(uri=uri), position=at)
+    )
+    items = {i.label: i for i in completion.items}
+    assert {"user.created", "user.updated", "user.deleted", "login.succeeded", "login.failed"} <= set(items)
+    assert "carries event.user" in items["user.updated"].detail
+    # The bound actions: the workspace's event-stream action, with the types it handles.
+    at = position_of(text, "  - forward-logins", after=True)
+    completion = await client.text_document_completion_async(
+        types.CompletionParams(text_document=types.TextDocumentIdentifier(uri=uri), position=at)
+    )
+    items = {i.label: i for i in completion.items}
+    assert "login.succeeded" in items["forward-logins"].detail
+    # Hover on a type in the example's own stream file explains what it carries.
+    logins = root / "streams" / "logins.yaml"
+    open_doc(client, logins)
+    logins_text = logins.read_text()
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=logins.as_uri()),
+            position=position_of(logins_text, "login.succeeded"),
+        )
+    )
+    assert "event type `login.succeeded`" in hover.contents.value
+    assert "event.user" in hover.contents.value
