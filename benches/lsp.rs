@@ -188,12 +188,22 @@ fn bench(c: &mut Criterion) {
     group.bench_function("baseline-check-in-process", |b| {
         b.iter(|| authflow::cli::check_report(Some(&flow), None, Format::Json, false).unwrap())
     });
-    for (name, debounce) in [
+    let window = Duration::from_millis(authflow::lsp::DEFAULT_DEBOUNCE_MS);
+    // (name, debounce, pause before each edit): an edit after a pause in typing (longer than
+    // the window: checked at once), an edit right after the previous publish (as in fast
+    // typing: it waits for the window), and no debounce at all.
+    for (name, debounce, pause) in [
         (
-            "change-to-diagnostics-default-debounce",
+            "change-to-diagnostics-after-a-pause",
             authflow::lsp::DEFAULT_DEBOUNCE_MS,
+            window * 2,
         ),
-        ("change-to-diagnostics-no-debounce", 0),
+        (
+            "change-to-diagnostics-while-typing",
+            authflow::lsp::DEFAULT_DEBOUNCE_MS,
+            Duration::ZERO,
+        ),
+        ("change-to-diagnostics-no-debounce", 0, Duration::ZERO),
     ] {
         let mut client = Client::start(&flow, debounce);
         // Each edit really changes the diagnostics: one error appears, then goes away.
@@ -204,7 +214,14 @@ fn bench(c: &mut Criterion) {
             "edits must toggle an error ({first}, {second})"
         );
         group.bench_function(name, |b| {
-            b.iter_custom(|iterations| (0..iterations).map(|_| client.edit().0).sum())
+            b.iter_custom(|iterations| {
+                (0..iterations)
+                    .map(|_| {
+                        std::thread::sleep(pause);
+                        client.edit().0
+                    })
+                    .sum()
+            })
         });
         client.stop();
     }

@@ -3,8 +3,11 @@
 //!
 //! The core is synchronous (lsp-server, as rust-analyzer uses): one thread reads messages,
 //! applies edits to the open documents at once, and answers requests from a fresh analysis.
-//! Diagnostics are debounced: they are published once no change has arrived for the debounce
-//! window, for every file of the workspace that has any (and cleared where they went away).
+//! Diagnostics are debounced on both edges: the first change after a quiet spell (no publish
+//! for the debounce window) is checked at once, together with whatever else has already
+//! arrived; changes that follow within the window are coalesced until the buffers are quiet
+//! for the window. They are published for every file of the workspace that has any (and
+//! cleared where they went away).
 //!
 //! The pieces: `position` converts byte spans to LSP positions (UTF-16, or UTF-8 when the
 //! client offers it); `analysis` loads and checks a workspace with the editor's buffers in
@@ -41,7 +44,8 @@ use std::time::{Duration, Instant};
 /// How the server behaves; the client can set these in `initializationOptions`.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
-    /// How long the buffers must be quiet before diagnostics are recomputed and published.
+    /// The debounce window: a change within this long of the last publish waits until the
+    /// buffers have been quiet this long; a change after a quiet spell is checked at once.
     pub debounce: Duration,
 }
 
@@ -176,7 +180,10 @@ struct Server {
     options: Options,
     docs: BTreeMap<PathBuf, Document>,
     units: BTreeMap<Key, Unit>,
-    last_change: Option<Instant>,
+    /// When diagnostics are due (a change is pending), if one is.
+    due: Option<Instant>,
+    /// When diagnostics were last published.
+    last_publish: Option<Instant>,
     next_request: i32,
     watch_files: bool,
 }
@@ -210,7 +217,8 @@ impl Server {
             options,
             docs: BTreeMap::new(),
             units: BTreeMap::new(),
-            last_change: None,
+            due: None,
+            last_publish: None,
             next_request: 0,
             watch_files,
         }
@@ -282,15 +290,17 @@ impl Server {
 
     fn run(mut self) -> Result<(), String> {
         loop {
-            let message = match self.last_change {
-                Some(at) => {
-                    let wait =
-                        (at + self.options.debounce).saturating_duration_since(Instant::now());
+            let message = match self.due {
+                Some(due) => {
+                    // Messages already waiting are taken first (an elapsed deadline waits for
+                    // nothing), so a burst that arrived together is checked once.
+                    let wait = due.saturating_duration_since(Instant::now());
                     match self.connection.receiver.recv_timeout(wait) {
                         Ok(message) => message,
                         Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                            self.last_change = None;
+                            self.due = None;
                             self.publish_all();
+                            self.last_publish = Some(Instant::now());
                             continue;
                         }
                         Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return Ok(()),
@@ -420,8 +430,24 @@ impl Server {
             let unit = self.units.entry(key).or_default();
             unit.stale = true;
             unit.unpublished = true;
-            self.last_change = Some(Instant::now());
+            self.schedule();
         }
+    }
+
+    /// Sets when diagnostics are due after a change: at once after a quiet spell (or when
+    /// already due: the publish about to run takes this change too), else once the buffers
+    /// have been quiet for the debounce window.
+    fn schedule(&mut self) {
+        let now = Instant::now();
+        let window = self.options.debounce;
+        let quiet = self
+            .last_publish
+            .is_none_or(|at| now.duration_since(at) >= window);
+        self.due = Some(match self.due {
+            Some(due) if due <= now => due,
+            None if quiet => now,
+            _ => now + window,
+        });
     }
 
     /// Files changed on disk: every analysis is stale.
@@ -430,7 +456,7 @@ impl Server {
             unit.stale = true;
             unit.unpublished = true;
         }
-        self.last_change = Some(Instant::now());
+        self.schedule();
     }
 
     /// Which analysis a file belongs to: its workspace, else (for a flow) its own.

@@ -8,7 +8,8 @@ pub struct Args {
     /// Accepted for editors that pass it; standard input and output are the only transport.
     #[arg(long)]
     stdio: bool,
-    /// How long the buffers must be quiet before diagnostics are published (milliseconds).
+    /// The debounce window (milliseconds): a change after a quiet spell is checked at once,
+    /// changes within this long of the last publish wait until typing pauses this long.
     #[arg(long, value_name = "MS", default_value_t = crate::lsp::DEFAULT_DEBOUNCE_MS)]
     debounce_ms: u64,
 }
