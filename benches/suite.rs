@@ -95,7 +95,7 @@ fn bench_suite(c: &mut Criterion) {
     let exe = env!("CARGO_BIN_EXE_authflow");
 
     // Once, outside the timings: the suite passes, so every timed run does the real work.
-    let loaded = suite::load(root, &[]).unwrap();
+    let loaded = suite::load(root, &[], None).unwrap();
     assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
     assert_eq!(loaded.cases.len(), CASES);
     let engine = Engine::new(EngineConfig::default()).unwrap();
@@ -114,7 +114,7 @@ fn bench_suite(c: &mut Criterion) {
     group.throughput(Throughput::Elements(CASES as u64));
     group.bench_function("in-process", |b| {
         b.iter(|| {
-            let loaded = suite::load(root, &[]).unwrap();
+            let loaded = suite::load(root, &[], None).unwrap();
             let engine = Engine::new(EngineConfig::default()).unwrap();
             let results = suite::run(
                 std::slice::from_ref(&loaded),

@@ -16,6 +16,7 @@ pub mod graph;
 pub mod host;
 pub mod js;
 pub mod jsfacts;
+pub mod load;
 pub mod lsp;
 pub mod release;
 pub mod replay;

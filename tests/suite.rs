@@ -16,7 +16,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn load(root: &Path) -> WorkspaceSuite {
-    let suite = suite::load(root, &[]).expect("suite loads");
+    let suite = suite::load(root, &[], None).expect("suite loads");
     assert!(
         suite.diagnostics.is_empty(),
         "unexpected diagnostics: {:?}",

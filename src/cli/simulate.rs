@@ -110,45 +110,15 @@ pub fn load_event_input(spec: &str) -> Result<(String, serde_json::Value, SimEve
     Ok((name, value, sim))
 }
 
-/// The workspace's user directory (`users.yaml`, or the file `users:` names), as loaded and
-/// validated with the workspace.
+/// The workspace's user directory (`crate::load::directory`).
 pub fn load_directory(ws: &Workspace) -> run::directory::Directory {
-    run::directory::Directory {
-        users: ws.users.clone(),
-    }
+    crate::load::directory(ws)
 }
 
-/// The session signing configuration: the named secret's value, else the public simulation
-/// key, with a warning when a configured secret has no value. A configured value shorter
-/// than HS256 allows is refused.
+/// The session signing configuration (`crate::load::session_config`); a key HS256 cannot
+/// use is a usage error.
 pub fn session_config(ws: &Workspace) -> Result<(SessionConfig, Option<String>), CliError> {
-    let mut config = SessionConfig {
-        issuer: ws.settings.session.issuer.clone(),
-        signing_key: run::crypto::SIMULATION_SIGNING_KEY.to_vec(),
-    };
-    let Some(name) = &ws.settings.session.signing_secret else {
-        return Ok((config, None));
-    };
-    match ws.secret_value(name) {
-        Some(key) if key.len() < run::crypto::MIN_SIGNING_KEY_BYTES => {
-            Err(CliError::Usage(format!(
-                "the value of `{name}` (session.signing_secret) has {} bytes; HS256 needs a key of at least {} bytes",
-                key.len(),
-                run::crypto::MIN_SIGNING_KEY_BYTES
-            )))
-        }
-        Some(key) => {
-            config.signing_key = key.into_bytes();
-            Ok((config, None))
-        }
-        None => Ok((
-            config,
-            Some(format!(
-                "session.signing_secret `{name}` has no value (set AUTHFLOW_SECRET_{name} or add it to {}): tokens are signed with the public simulation key",
-                crate::workspace::SECRETS_FILE
-            )),
-        )),
-    }
+    crate::load::session_config(ws).map_err(CliError::usage)
 }
 
 /// Runs a compiled flow once. Warnings (a signing secret with no value) go to standard error.

@@ -8,9 +8,9 @@
 
 use super::format;
 use super::value::{self, Key, Node, NodeValue};
-use crate::cli::load::Loaded;
 use crate::compile::Plan;
 use crate::diagnostic::{Code, Diagnostic, FileId};
+use crate::load::Loaded;
 use crate::run::directory::Directory;
 use crate::run::event::SimEvent;
 use crate::span::Span;
@@ -96,13 +96,18 @@ pub struct Case {
 #[error("{0}")]
 pub struct SuiteError(pub String);
 
-/// Loads the workspace at `root` and its test files: every `tests/**/*.test.yaml`, or only
-/// `only` (files or directories inside the workspace) when given.
-pub fn load(root: &Path, only: &[PathBuf]) -> Result<WorkspaceSuite, SuiteError> {
-    let loaded = crate::cli::load::load(None, Some(root)).map_err(|e| SuiteError(e.to_string()))?;
+/// Loads the workspace at `root` in environment `env` and its test files: every
+/// `tests/**/*.test.yaml`, or only `only` (files or directories inside the workspace) when
+/// given.
+pub fn load(
+    root: &Path,
+    only: &[PathBuf],
+    env: Option<&str>,
+) -> Result<WorkspaceSuite, SuiteError> {
+    let loaded = crate::load::load(None, Some(root), env).map_err(|e| SuiteError(e.to_string()))?;
     let root =
         std::fs::canonicalize(root).map_err(|e| SuiteError(format!("{}: {e}", root.display())))?;
-    let directory = crate::cli::simulate::load_directory(&loaded.ws);
+    let directory = crate::load::directory(&loaded.ws);
     let mut paths = Vec::new();
     if only.is_empty() {
         find_test_files(&root.join("tests"), 0, &mut paths)?;

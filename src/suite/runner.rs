@@ -144,16 +144,14 @@ pub fn run(
 fn prepare(suite: &WorkspaceSuite) -> Prepared<'_> {
     let ws = &suite.loaded.ws;
     // A signing key HS256 cannot use fails every flow's cases, with the reason.
-    let configured = crate::cli::simulate::session_config(ws).map(|(session, _)| session);
+    let configured = crate::load::session_config(ws).map(|(session, _)| session);
     let simulators = suite
         .flows
         .iter()
         .map(|f| match &configured {
             Ok(session) => Simulator::new(&f.plan, suite.directory.clone(), session.clone())
                 .map_err(|e| e.to_string()),
-            Err(crate::cli::CliError::Usage(m) | crate::cli::CliError::Diagnostics(m)) => {
-                Err(m.clone())
-            }
+            Err(e) => Err(e.to_string()),
         })
         .collect();
     let session = configured.unwrap_or_default();

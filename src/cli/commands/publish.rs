@@ -82,7 +82,7 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
 /// any, all in this process as `authflow test` runs them; any failing case refuses.
 fn run_tests(root: &Path, color: bool) -> Result<(), CliError> {
     use crate::suite::{self, report, runner};
-    let suite = suite::load(root, &[]).map_err(CliError::usage)?;
+    let suite = suite::load(root, &[], crate::cli::selected_env()).map_err(CliError::usage)?;
     if suite.files.is_empty() {
         return Ok(());
     }

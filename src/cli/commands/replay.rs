@@ -166,7 +166,8 @@ fn read_logins(root: &Path, from: &str, flow: &str) -> Result<Vec<Login>, CliErr
 /// The cases of the workspace's test files under `path` that run flow `flow`, each as the login
 /// it simulates (event, credentials, directory entries, recorded fetches and clock).
 fn suite_logins(root: &Path, path: &Path, flow: &str) -> Result<Vec<Login>, CliError> {
-    let suite = crate::suite::load(root, &[path.to_path_buf()]).map_err(CliError::usage)?;
+    let suite = crate::suite::load(root, &[path.to_path_buf()], crate::cli::selected_env())
+        .map_err(CliError::usage)?;
     if suite
         .diagnostics
         .iter()

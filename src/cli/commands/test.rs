@@ -62,7 +62,8 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
     let color = crate::cli::stdout_color();
     let mut suites = Vec::new();
     for (root, only) in workspaces(&args.paths, globals.workspace.as_deref())? {
-        suites.push(suite::load(&root, &only).map_err(CliError::usage)?);
+        suites
+            .push(suite::load(&root, &only, crate::cli::selected_env()).map_err(CliError::usage)?);
     }
     let diagnostics: usize = suites.iter().map(|s| s.diagnostics.len()).sum();
     if diagnostics > 0 {
