@@ -1,7 +1,7 @@
 //! Files that commands read and write. Every input file is hostile; every output is written
 //! whole or not at all.
 //!
-//! Reading ([`read_text`], [`list_dir`]) is the one way a command reads a file: it follows no
+//! Reading ([`read_text`], [`read_bytes`], [`list_dir`]) is the one way a command reads a file: it follows no
 //! symbolic link out of the workspace, opens only regular files (a FIFO, a device or a socket
 //! is refused before it is opened, so nothing blocks), caps the size ([`SOURCE_LIMIT`],
 //! [`EVENT_LIMIT`]) and requires UTF-8. Refusals name the file and the reason.
@@ -88,6 +88,20 @@ impl ReadError {
 /// the opened file must be the one that was checked. At most `limit + 1` bytes are read, so
 /// a file that grows, or one that reports size 0 as `/proc` files do, is still capped.
 pub fn read_text(path: &Path, within: Option<&Path>, limit: Limit) -> Result<String, ReadError> {
+    let bytes = read_bytes(path, within, limit)?;
+    String::from_utf8(bytes).map_err(|e| {
+        ReadError::new(
+            path,
+            ReadErrorKind::NotUtf8 {
+                offset: e.utf8_error().valid_up_to(),
+            },
+        )
+    })
+}
+
+/// Reads a file whole as bytes (a release bundle), by the same rules as [`read_text`] except
+/// the UTF-8 requirement.
+pub fn read_bytes(path: &Path, within: Option<&Path>, limit: Limit) -> Result<Vec<u8>, ReadError> {
     let resolved = resolve(path, within)?;
     let meta = std::fs::metadata(&resolved).map_err(|e| ReadError::io(path, e))?;
     if let Some(kind) = not_regular(&meta.file_type()) {
@@ -116,14 +130,7 @@ pub fn read_text(path: &Path, within: Option<&Path>, limit: Limit) -> Result<Str
     if bytes.len() as u64 > limit.bytes {
         return Err(ReadError::new(path, ReadErrorKind::TooLarge { limit }));
     }
-    String::from_utf8(bytes).map_err(|e| {
-        ReadError::new(
-            path,
-            ReadErrorKind::NotUtf8 {
-                offset: e.utf8_error().valid_up_to(),
-            },
-        )
-    })
+    Ok(bytes)
 }
 
 /// The entries of a directory that resolves inside `within`, sorted; none when it does not

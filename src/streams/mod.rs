@@ -31,11 +31,13 @@ pub use file::{Stream, StreamSpec};
 pub use message::Message;
 
 use crate::run::event::EventError;
-use std::io::Read;
 use std::path::Path;
 
 /// The largest events file `stream run` and `stream publish` read.
-pub const MAX_EVENTS_FILE_BYTES: u64 = 256 << 20;
+pub const EVENTS_FILE_LIMIT: crate::files::Limit = crate::files::Limit {
+    bytes: 256 << 20,
+    what: "events files",
+};
 
 /// The longest line of an events file.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
@@ -63,26 +65,16 @@ pub enum InputError {
 }
 
 /// Reads a JSONL file of messages (blank lines are skipped) and validates every line for
-/// `tenant`. Nothing is returned unless every line is valid.
-pub fn read_events(path: &Path, tenant: &str) -> Result<Vec<Message>, InputError> {
-    let shown = path.display();
-    let metadata = std::fs::metadata(path).map_err(|e| InputError::Io(format!("{shown}: {e}")))?;
-    if !metadata.is_file() {
-        return Err(InputError::Io(format!(
-            "{shown}: not a regular file (events are read from a JSONL file)"
-        )));
-    }
-    if metadata.len() > MAX_EVENTS_FILE_BYTES {
-        return Err(InputError::Io(format!(
-            "{shown}: {} bytes is larger than the {} byte limit; split the file",
-            metadata.len(),
-            MAX_EVENTS_FILE_BYTES
-        )));
-    }
-    let mut text = String::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_EVENTS_FILE_BYTES + 1).read_to_string(&mut text))
-        .map_err(|e| InputError::Io(format!("{shown}: {e}")))?;
+/// `tenant`. Nothing is returned unless every line is valid. The file is read through
+/// `files::read_text`, confined to the workspace at `root` when it lies inside it.
+pub fn read_events(
+    path: &Path,
+    root: Option<&Path>,
+    tenant: &str,
+) -> Result<Vec<Message>, InputError> {
+    let within = crate::files::confinement(path, root);
+    let text = crate::files::read_text(path, within, EVENTS_FILE_LIMIT)
+        .map_err(|e| InputError::Io(e.to_string()))?;
     parse_events(&text, tenant).map_err(InputError::Lines)
 }
 

@@ -128,20 +128,15 @@ fn is_stream_file(ws: &Workspace, file: crate::diagnostic::FileId) -> bool {
 /// Reads a recordings file: a JSON object of recorded responses by `URL` or `METHOD URL`.
 pub fn read_recordings(
     path: Option<&Path>,
+    root: Option<&Path>,
 ) -> Result<BTreeMap<String, RecordedResponse>, CliError> {
     let Some(path) = path else {
         return Ok(BTreeMap::new());
     };
     let shown = path.display();
-    let metadata = std::fs::metadata(path).map_err(|e| CliError::Usage(format!("{shown}: {e}")))?;
-    if !metadata.is_file() || metadata.len() > streams::MAX_EVENTS_FILE_BYTES {
-        return Err(CliError::Usage(format!(
-            "{shown}: recordings are a regular JSON file of at most {} bytes",
-            streams::MAX_EVENTS_FILE_BYTES
-        )));
-    }
-    let text =
-        std::fs::read_to_string(path).map_err(|e| CliError::Usage(format!("{shown}: {e}")))?;
+    let within = crate::files::confinement(path, root);
+    let text = crate::files::read_text(path, within, crate::files::EVENT_LIMIT)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     let recordings: BTreeMap<String, RecordedResponse> = serde_json::from_str(&text)
         .map_err(|e| CliError::Usage(format!("{shown}: not a recordings object: {e}")))?;
     for key in recordings.keys() {
@@ -204,9 +199,10 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
         } => {
             let (ws, all, index) = load_stream(globals, &stream)?;
             let stream = &all[index];
-            let messages = streams::read_events(&events, &ws.settings.tenant.id)
-                .map_err(|e| events_error(&events, e))?;
-            let recordings = read_recordings(recordings.as_deref())?;
+            let messages =
+                streams::read_events(&events, ws.root.as_deref(), &ws.settings.tenant.id)
+                    .map_err(|e| events_error(&events, e))?;
+            let recordings = read_recordings(recordings.as_deref(), ws.root.as_deref())?;
             let (workers, actions) = actions_for(&ws, stream, concurrency, recordings)?;
             let bar = progress_bar(messages.len() as u64);
             let options = delivery::RunOptions {
@@ -244,7 +240,7 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
         } => {
             let (ws, all, index) = load_stream(globals, &stream)?;
             let stream = &all[index];
-            let recordings = read_recordings(recordings.as_deref())?;
+            let recordings = read_recordings(recordings.as_deref(), ws.root.as_deref())?;
             let (workers, actions) = actions_for(&ws, stream, concurrency, recordings)?;
             let options = nats::ConsumeOptions {
                 url,
@@ -280,8 +276,9 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
         } => {
             let (ws, all, index) = load_stream(globals, &stream)?;
             let stream = &all[index];
-            let messages = streams::read_events(&events, &ws.settings.tenant.id)
-                .map_err(|e| events_error(&events, e))?;
+            let messages =
+                streams::read_events(&events, ws.root.as_deref(), &ws.settings.tenant.id)
+                    .map_err(|e| events_error(&events, e))?;
             let published = nats::publish(&ws, stream, &url, &messages).map_err(CliError::Usage)?;
             outln!(
                 "published {} of {} events to {} ({} duplicates dropped by the server)",
