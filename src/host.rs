@@ -4,7 +4,6 @@
 //! runs actions (`run`, `action test`, the test runner) composes them here; neither `run` nor
 //! `js` knows the other.
 
-use crate::catalog::api::Trigger;
 use crate::compile::Plan;
 use crate::js::{self, ActionSource, Engine, EngineConfig, FetchPolicy, ModuleSource};
 use crate::run::trace::{Failure, LogEntry};
@@ -133,10 +132,7 @@ pub fn action_source(ws: &Workspace, action: &Action) -> ActionSource {
         slug: action.slug.clone(),
         file_name: ws.sources.path(action.code_file).display().to_string(),
         code: ws.sources.text(action.code_file).to_string(),
-        trigger: match action.meta.trigger {
-            Trigger::Login => js::Trigger::Login,
-            Trigger::EventStream => js::Trigger::EventStream,
-        },
+        trigger: action.meta.trigger,
         modules,
         secrets: secrets(&action.meta.secrets),
     }

@@ -147,3 +147,19 @@ fn every_rule_documents_a_failing_fixture_of_its_code() {
         assert!(errors || rule.code.info().severity != authflow::diagnostic::Severity::Error);
     }
 }
+
+#[test]
+fn a_syntax_error_in_a_pinned_module_version_stops_compile() {
+    // `check` reports it (the fixture's snapshot); `compile` must refuse the flow too, since
+    // every run of the action would fail loading the module.
+    let flow = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/check/af046-pinned-module-syntax/flows/login.yaml");
+    match authflow::cli::simulate::compile_flow(&flow, None, false) {
+        Ok(_) => panic!("a flow whose pinned module does not parse compiled"),
+        Err(authflow::cli::CliError::Diagnostics(text)) => {
+            assert!(text.contains("AF046"), "{text}");
+            assert!(text.contains("modules/logger/v1.js"), "{text}");
+        }
+        Err(other) => panic!("expected diagnostics, got {other:?}"),
+    }
+}

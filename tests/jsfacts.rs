@@ -1,7 +1,8 @@
 //! Facts that `jsfacts::analyze` must find in the reference actions and in the shapes the
 //! checks depend on: guarded and unguarded reads, api calls, fetch URLs, modules, secrets.
 
-use authflow::jsfacts::{ActionFacts, FetchCallee, HandlerKind, SecretSource, analyze};
+use authflow::catalog::api::Trigger;
+use authflow::jsfacts::{ActionFacts, FetchCallee, SecretSource, analyze};
 
 /// The quickstart's log-user action, verbatim.
 /// The custom-action quickstart, as the log-user example workspace ships it.
@@ -37,7 +38,7 @@ fn log_user_quickstart() {
     let facts = analyze(LOG_USER);
     assert!(facts.syntax_errors.is_empty(), "{:?}", facts.syntax_errors);
     let handler = facts.handler.as_ref().expect("handler");
-    assert_eq!(handler.kind, HandlerKind::Login);
+    assert_eq!(handler.kind, Trigger::Login);
     assert_eq!(text(LOG_USER, handler.span), "exports.handler");
     assert_eq!(handler.event_param.as_deref(), Some("event"));
     assert_eq!(handler.api_param.as_deref(), Some("api"));
@@ -263,7 +264,7 @@ fn event_stream_handler() {
         await fetch(event.secrets.URL, { headers: { 'X-API-Key': event.secrets.API_KEY } });\n};";
     let facts = analyze(source);
     let handler = facts.handler.as_ref().expect("handler");
-    assert_eq!(handler.kind, HandlerKind::EventStream);
+    assert_eq!(handler.kind, Trigger::EventStream);
     assert_eq!(text(source, handler.span), "exports.onExecuteEventStream");
     assert_eq!(
         reads(&facts),
@@ -290,10 +291,7 @@ fn event_stream_handler() {
 #[test]
 fn module_exports_object_handler() {
     let facts = analyze("module.exports = { handler: async (event, api) => api.deny('no') };");
-    assert_eq!(
-        facts.handler.as_ref().map(|h| h.kind),
-        Some(HandlerKind::Login)
-    );
+    assert_eq!(facts.handler.as_ref().map(|h| h.kind), Some(Trigger::Login));
     assert_eq!(methods(&facts), ["deny"]);
 }
 

@@ -181,22 +181,54 @@ fn each_rule_file_emits_the_code_of_its_row_and_no_other() {
 }
 
 #[test]
-fn no_other_check_file_emits_a_rule_code() {
-    // The context and helpers beside the rules report nothing themselves.
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/check");
+fn no_other_file_emits_a_rule_code() {
+    // The context and helpers beside the rules report nothing themselves, and no module outside
+    // check/ (streams, workspace, compile, ...) emits a rule's code behind the table's back.
+    // The exceptions say why they name a rule's code.
+    const EXCEPTIONS: &[(&str, &str)] = &[
+        // Loading authflow.yaml reports a `session.signing_secret` that `secrets:` does not
+        // declare: the loader refuses the settings before any rule runs.
+        ("src/workspace/mod.rs", "UndeclaredSecret"),
+        // Environment overlays match on the condition codes to explain them; they emit none.
+        ("src/workspace/env.rs", "ConditionSyntax"),
+        ("src/workspace/env.rs", "ConditionType"),
+        ("src/workspace/env.rs", "UnknownField"),
+        // Lowering reports a gap in the checks as a config error instead of panicking.
+        ("src/compile/mod.rs", "InvalidConfig"),
+    ];
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let rule_codes: std::collections::BTreeSet<String> = authflow::check::rules::RULES
         .iter()
         .map(|r| format!("{:?}", r.code))
         .collect();
-    for file in ["mod.rs", "reads.rs", "types.rs"] {
-        let text = std::fs::read_to_string(root.join(file)).unwrap();
-        let stray: Vec<_> = codes_mentioned(&text)
-            .into_iter()
-            .filter(|c| rule_codes.contains(c))
-            .collect();
-        assert!(
-            stray.is_empty(),
-            "src/check/{file} names rule codes {stray:?}"
-        );
+    let mut stack = vec![root.join("src")];
+    let mut seen = 0;
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                if !path.ends_with("check/rules") {
+                    stack.push(path);
+                }
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let relative = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let stray: Vec<_> = codes_mentioned(&text)
+                .into_iter()
+                .filter(|c| rule_codes.contains(c))
+                .filter(|c| !EXCEPTIONS.contains(&(relative.as_str(), c.as_str())))
+                .collect();
+            assert!(stray.is_empty(), "{relative} names rule codes {stray:?}");
+            seen += 1;
+        }
     }
+    assert!(seen > 50, "only {seen} source files were read");
 }

@@ -3,7 +3,8 @@
 //!
 //! `check_flow` builds the graph, runs the dataflow once, gathers every field read and
 //! type-checks every condition once, then runs the flow pass of each rule in `rules::RULES`;
-//! `check_workspace` analyses every action and module once and runs the workspace passes. A
+//! `check_workspace` analyses every action and module once and runs the workspace passes over
+//! them and the stream files (`check_stream`: the same passes over one stream file). A
 //! rule sees a read-only context (`Context`, `WorkspaceContext`) and reports into a `Sink`
 //! that takes only its own code; rules never change the flow or see each other's findings.
 
@@ -18,6 +19,7 @@ use crate::expr::{Expr, ExprError};
 use crate::graph::{Available, FlowGraph};
 use crate::jsfacts::{self, ActionFacts, SecretSource};
 use crate::span::Span;
+use crate::streams::Stream;
 use crate::syntax::ast::{ConfigValueKind, Flow};
 use crate::workspace::{Action, Workspace};
 use reads::{FieldRead, ReadOrigin, Segment};
@@ -132,6 +134,8 @@ pub struct WorkspaceContext<'a> {
     pub ws: &'a Workspace,
     /// The actions in slug order, then each module's versions and draft.
     pub sources: Vec<JsSource<'a>>,
+    /// The workspace's stream files (`streams/*.yaml`) that loaded.
+    pub streams: &'a [Stream],
 }
 
 impl WorkspaceContext<'_> {
@@ -248,8 +252,13 @@ pub fn availability(
     graph.availability(|i| block_effects(ws, graph, actions, i))
 }
 
-/// Checks what belongs to the workspace rather than one flow: every action and module.
-pub fn check_workspace(ws: &Workspace, actions: &BTreeMap<String, ActionFacts>) -> Vec<Diagnostic> {
+/// Checks what belongs to the workspace rather than one flow: every action, module and
+/// stream file.
+pub fn check_workspace(
+    ws: &Workspace,
+    actions: &BTreeMap<String, ActionFacts>,
+    streams: &[Stream],
+) -> Vec<Diagnostic> {
     let modules: Vec<(FileId, &[String], ActionFacts)> = ws
         .modules
         .values()
@@ -282,15 +291,32 @@ pub fn check_workspace(ws: &Workspace, actions: &BTreeMap<String, ActionFacts>) 
         secret_source: SecretSource::ActionsSecrets,
         action: None,
     });
-    let cx = WorkspaceContext {
+    run_workspace_passes(&WorkspaceContext {
         ws,
         sources: action_sources.chain(module_sources).collect(),
-    };
+        streams,
+    })
+}
+
+/// The diagnostics of one stream file: the workspace passes over that stream alone, keeping
+/// what they report in its file (`stream run` and a flow run's deliveries refuse a stream
+/// with errors).
+pub fn check_stream(ws: &Workspace, stream: &Stream) -> Vec<Diagnostic> {
+    let mut diagnostics = run_workspace_passes(&WorkspaceContext {
+        ws,
+        sources: Vec::new(),
+        streams: std::slice::from_ref(stream),
+    });
+    diagnostics.retain(|d| d.file == stream.file);
+    diagnostics
+}
+
+fn run_workspace_passes(cx: &WorkspaceContext) -> Vec<Diagnostic> {
     let mut sink = Sink::new();
     for rule in rules::RULES {
         if let Some(run) = rule.workspace {
             sink.code = rule.code;
-            run(&cx, &mut sink);
+            run(cx, &mut sink);
         }
     }
     sink.finish()

@@ -152,8 +152,7 @@ pub fn deliver_after_run(
     let ws = &compiled.loaded.ws;
     let mut usable = Vec::new();
     for stream in &compiled.loaded.streams {
-        let mut diagnostics = Vec::new();
-        crate::streams::checks::check_stream(ws, stream, &mut diagnostics);
+        let diagnostics = crate::check::check_stream(ws, stream);
         if diagnostics.iter().any(|d| d.is_error()) {
             eprintln!(
                 "warning: stream `{}` has errors and received no events (run `authflow check`)",

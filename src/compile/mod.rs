@@ -76,17 +76,31 @@ pub struct PlannedModule {
 pub fn compile(ws: &Workspace, file: FileId, flow: &Flow) -> Result<Plan, Vec<Diagnostic>> {
     let facts = crate::check::analyze_actions(ws);
     let mut diagnostics = crate::check::check_flow(ws, file, flow, &facts);
-    // Only the actions this flow runs can stop it from compiling.
+    // Only the actions this flow runs, and the module versions they pin, can stop it from
+    // compiling: a syntax error in a pinned version fails every run as surely as one in the
+    // action.
     let graph = FlowGraph::build(flow);
     let used: Vec<FileId> = graph
         .blocks
         .iter()
         .filter_map(|b| b.action().and_then(|v| v.as_str()))
         .filter_map(|slug| ws.actions.get(slug))
-        .flat_map(|a| [Some(a.code_file), a.meta_file].into_iter().flatten())
+        .flat_map(|a| {
+            let pinned = a.meta.modules.iter().flat_map(|(name, version)| {
+                let module = ws.modules.get(name);
+                [
+                    module.and_then(|m| m.versions.get(version).copied()),
+                    module.and_then(|m| m.meta_file),
+                ]
+            });
+            [Some(a.code_file), a.meta_file]
+                .into_iter()
+                .chain(pinned)
+                .flatten()
+        })
         .collect();
     diagnostics.extend(
-        crate::check::check_workspace(ws, &facts)
+        crate::check::check_workspace(ws, &facts, &[])
             .into_iter()
             .filter(|d| used.contains(&d.file)),
     );

@@ -432,7 +432,7 @@ impl Checker<'_> {
     ) -> (ValueType, Node) {
         let checked: Vec<(ValueType, Node)> = args.iter().map(|arg| self.check(arg)).collect();
         let Some(function) = Function::ALL.iter().copied().find(|f| f.name() == name) else {
-            let suggestion = closest(name, Function::ALL.iter().map(|f| f.name()));
+            let suggestion = crate::catalog::closest(name, Function::ALL.iter().map(|f| f.name()));
             self.errors.push(ExprError::new(
                 ExprErrorKind::UnknownFunction,
                 name_span,
@@ -568,30 +568,4 @@ fn literal_json(literal: &Literal) -> serde_json::Value {
         Literal::Bool(b) => serde_json::Value::Bool(*b),
         Literal::Null => serde_json::Value::Null,
     }
-}
-
-/// The candidate within edit distance 2 of `name`, for "did you mean" help.
-pub(super) fn closest<'a>(
-    name: &str,
-    candidates: impl Iterator<Item = &'a str>,
-) -> Option<&'a str> {
-    candidates
-        .map(|candidate| (edit_distance(name, candidate), candidate))
-        .filter(|(distance, _)| *distance <= 2)
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = previous[j] + usize::from(ca != *cb);
-            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }

@@ -465,7 +465,7 @@ fn source_hash(action: &ActionSource) -> [u8; 32] {
     field(&mut hasher, action.slug.as_bytes());
     field(&mut hasher, action.file_name.as_bytes());
     field(&mut hasher, action.code.as_bytes());
-    field(&mut hasher, action.trigger.entry_point().as_bytes());
+    field(&mut hasher, action.trigger.export_name().as_bytes());
     secrets(&mut hasher, &action.secrets);
     hasher.update((action.modules.len() as u64).to_le_bytes());
     for module in &action.modules {

@@ -70,26 +70,10 @@ pub use limits::{
 };
 pub use redact::redact_json;
 
-/// Which trigger an action is bound to; it decides the exported entry point and the api.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Trigger {
-    /// A flow action: `exports.handler = async function (event, api)`, with `api.deny`.
-    Login,
-    /// An event-stream action: `exports.onExecuteEventStream = async (event, api)`; its api
-    /// has no `deny` (calling it fails the run with [`FailureKind::Api`]).
-    EventStream,
-}
-
-impl Trigger {
-    /// The name of the export the engine calls.
-    pub fn entry_point(self) -> &'static str {
-        match self {
-            Trigger::Login => "handler",
-            Trigger::EventStream => "onExecuteEventStream",
-        }
-    }
-}
+/// Which trigger an action is bound to; it decides the exported entry point and the api
+/// (an event-stream action's `api.deny` fails the run with [`FailureKind::Api`]). The one
+/// definition is the catalogue's.
+pub use crate::catalog::api::Trigger;
 
 /// One action module version attached to an action, already resolved to the pinned version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,8 +123,8 @@ pub struct RecordedResponse {
 /// Which URLs an action may fetch and what they answer.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FetchPolicy {
-    /// URL prefixes the action may fetch. A prefix matches a URL that starts with it and
-    /// continues with `/`, `?`, `#` or nothing (unless the prefix itself ends in `/`), so
+    /// URL prefixes the action may fetch, matched by [`crate::catalog::allowlist`]: same
+    /// scheme, host and port, and a path that continues the prefix's at a segment boundary, so
     /// `https://api.example.com` does not admit `https://api.example.com.evil.test`.
     pub allow_prefixes: Vec<String>,
     /// Responses by recording key: `"METHOD URL"` answers only that method, a bare `"URL"`
@@ -156,17 +140,10 @@ impl FetchPolicy {
             .or_else(|| self.responses.get(url))
     }
 
-    /// Whether `url` falls under one of the allowlisted prefixes.
+    /// Whether `url` falls under one of the allowlisted prefixes: the one matcher that
+    /// `check` (AF044) uses too, [`crate::catalog::allowlist::allows`].
     pub fn allows(&self, url: &str) -> bool {
-        self.allow_prefixes.iter().any(|prefix| {
-            !prefix.is_empty()
-                && url.starts_with(prefix.as_str())
-                && (prefix.ends_with('/')
-                    || matches!(
-                        url[prefix.len()..].chars().next(),
-                        None | Some('/' | '?' | '#')
-                    ))
-        })
+        crate::catalog::allowlist::allows(&self.allow_prefixes, url)
     }
 }
 
@@ -184,32 +161,8 @@ pub struct ActionInput<'a> {
     pub clock_ms: i64,
 }
 
-/// Severity of a log line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LogLevel {
-    /// `api.log('debug', ..)` and `console.debug`.
-    Debug,
-    /// `api.log('info', ..)`, `console.log` and `console.info`.
-    Info,
-    /// `api.log('warn', ..)` and `console.warn`.
-    Warn,
-    /// `api.log('error', ..)` and `console.error`.
-    Error,
-}
-
-impl LogLevel {
-    /// Parses the level names the api accepts.
-    pub fn parse(name: &str) -> Option<LogLevel> {
-        match name {
-            "debug" => Some(LogLevel::Debug),
-            "info" => Some(LogLevel::Info),
-            "warn" => Some(LogLevel::Warn),
-            "error" => Some(LogLevel::Error),
-            _ => None,
-        }
-    }
-}
+/// Severity of a log line (the catalogue's one definition).
+pub use crate::catalog::api::LogLevel;
 
 /// One structured log line written by the action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -185,7 +185,7 @@ fn random_seed(event_json: &str, clock_ms: i64) -> u64 {
         })
 }
 
-/// Hands the run's input to the prelude as JSON text: `trigger`, `clock_ms`, `event`, the
+/// Hands the run's input to the prelude as JSON text: the `entry` export, `clock_ms`, `event`, the
 /// `Math.random` seed as two 32-bit halves, and the `text_cap` for strings handed to ops.
 #[op2]
 #[string]
@@ -193,14 +193,12 @@ pub(crate) fn op_authflow_input(state: &mut OpState) -> String {
     let Some(recorder) = recorder(state) else {
         return String::new();
     };
-    let trigger = match recorder.trigger {
-        Trigger::Login => "login",
-        Trigger::EventStream => "event_stream",
-    };
+    // The export to call comes from the one trigger table (`catalog::api::Trigger`).
+    let entry = recorder.trigger.export_name();
     let cap = text_cap(&recorder.limits, &recorder.redactor);
     // The event is already JSON text; splicing it avoids re-parsing it in Rust.
     format!(
-        "{{\"trigger\":\"{trigger}\",\"clock_ms\":{},\"seed\":[{},{}],\"text_cap\":{cap},\"event\":{}}}",
+        "{{\"entry\":\"{entry}\",\"clock_ms\":{},\"seed\":[{},{}],\"text_cap\":{cap},\"event\":{}}}",
         recorder.clock_ms,
         recorder.seed >> 32,
         recorder.seed & 0xffff_ffff,

@@ -749,7 +749,7 @@
     return { kind, message, stack };
   };
 
-  const invoke = async (trigger, event, api) => {
+  const invoke = async (entry, event, api) => {
     if (actionModule === null) {
       const module = { exports: {} };
       actionModule = module;
@@ -760,7 +760,6 @@
         return describe('threw', error);
       }
     }
-    const entry = trigger === 'login' ? 'handler' : 'onExecuteEventStream';
     const exported = actionModule.exports;
     const handler = exported !== null && exported !== undefined ? exported[entry] : undefined;
     if (typeof handler !== 'function') {
@@ -799,7 +798,7 @@
     const event = buildEvent(input.event, metadata);
     let report;
     try {
-      report = await invoke(input.trigger, event, api);
+      report = await invoke(input.entry, event, api);
     } catch (error) {
       report = describe('rejected', error);
     }

@@ -13,9 +13,10 @@ use oxc_ast::ast::{
 use oxc_ast_visit::{Visit, walk};
 
 use super::{
-    ActionFacts, ApiCall, EventRead, FetchCallee, FetchUrl, Handler, HandlerKind, Require,
-    SecretRead, SecretSource, StateWrite,
+    ActionFacts, ApiCall, EventRead, FetchCallee, FetchUrl, Handler, Require, SecretRead,
+    SecretSource, StateWrite,
 };
+use crate::catalog::api::Trigger;
 use crate::span::Span;
 
 /// Walks `program` and returns every fact but the syntax errors.
@@ -68,7 +69,7 @@ fn find_handler<'s, 'a>(program: &'s Program<'a>) -> Option<FoundHandler<'s, 'a>
             continue;
         };
         if let AssignmentTarget::StaticMemberExpression(target) = &assignment.left {
-            let Some(kind) = handler_kind(target.property.name.as_str()) else {
+            let Some(kind) = Trigger::from_export(target.property.name.as_str()) else {
                 // `module.exports = { handler: … }` names the handler as a key.
                 if target.property.name == "exports"
                     && is_identifier(&target.object, "module")
@@ -104,7 +105,7 @@ fn handler_in_object<'s, 'a>(
         let ObjectPropertyKind::ObjectProperty(property) = property else {
             return None;
         };
-        let kind = handler_kind(&property_key_name(&property.key)?)?;
+        let kind = Trigger::from_export(&property_key_name(&property.key)?)?;
         Some(found_handler(
             program,
             kind,
@@ -114,17 +115,9 @@ fn handler_in_object<'s, 'a>(
     })
 }
 
-fn handler_kind(name: &str) -> Option<HandlerKind> {
-    match name {
-        "handler" => Some(HandlerKind::Login),
-        "onExecuteEventStream" => Some(HandlerKind::EventStream),
-        _ => None,
-    }
-}
-
 fn found_handler<'s, 'a>(
     program: &'s Program<'a>,
-    kind: HandlerKind,
+    kind: Trigger,
     target: Span,
     value: &'s Expression<'a>,
 ) -> FoundHandler<'s, 'a> {

@@ -15,6 +15,7 @@ use oxc_allocator::Allocator;
 use oxc_parser::{ParseOptions, Parser};
 use oxc_span::SourceType;
 
+use crate::catalog::api::Trigger;
 use crate::span::Span;
 
 /// Sources longer than this are not parsed: actions are a few kilobytes, and the limit bounds
@@ -79,22 +80,13 @@ pub struct JsSyntaxError {
     pub help: Option<String>,
 }
 
-/// Which trigger an exported entry point serves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum HandlerKind {
-    /// `exports.handler`: a blocking Login-flow action.
-    Login,
-    /// `exports.onExecuteEventStream`: a non-blocking event-stream action.
-    EventStream,
-}
-
 /// The entry point the source exports: the first top-level assignment to `exports.handler`,
 /// `exports.onExecuteEventStream` (also through `module.exports`), or an object literal
 /// assigned to `module.exports` holding either key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Handler {
     /// Which trigger the export serves.
-    pub kind: HandlerKind,
+    pub kind: Trigger,
     /// The export target, e.g. `exports.handler`, or the key in a `module.exports` literal.
     pub span: Span,
     /// The handler function itself, when the exported value is (or names) a function.

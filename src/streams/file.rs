@@ -4,7 +4,7 @@
 //!
 //! Loading reads and validates the file's shape and value ranges, with spans, into a
 //! [`Stream`]; what the file means for the rest of the workspace (unknown event types, actions
-//! that do not exist or do not handle the types) is judged by `streams::checks`. The JSON
+//! that do not exist or do not handle the types) is judged by the rules of `check::rules`. The JSON
 //! Schema (`authflow schema stream`) is derived from the same types, so it cannot drift.
 
 use crate::diagnostic::{Code, Diagnostic, FileId};

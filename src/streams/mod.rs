@@ -9,9 +9,11 @@
 //!   duplicate ids, per-user order) over the [`delivery::Deliver`] trait.
 //! - `actions`: [`delivery::Deliver`] on the JavaScript engine, composed through `crate::host`.
 //! - `emit`: the events a flow run emits and their delivery after the decision.
-//! - `checks`: what a stream file means for the workspace (unknown types, bindings).
 //! - `nats`: the JetStream durable pull consumer and the publisher.
 //! - `schema`: the JSON Schema of stream events, generated from the catalogue.
+//!
+//! What a stream file means for the workspace (unknown types, bindings, what actions read) is
+//! checked by `check::rules` (AF090-AF092), like every other rule.
 //!
 //! This module must not know about the command line: commands call it and render its reports.
 //!
@@ -19,7 +21,6 @@
 //! (later copies are counted as duplicates), and at least once unless it is dead-lettered.
 
 pub mod actions;
-pub mod checks;
 pub mod delivery;
 pub mod emit;
 pub mod file;

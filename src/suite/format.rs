@@ -167,7 +167,7 @@ const LOG: Shape = Shape::Object {
     fields: &[
         field(
             "level",
-            Shape::Enum(&["debug", "info", "warn", "error"]),
+            Shape::Enum(crate::catalog::api::LOG_LEVELS),
             "The line's level.",
         ),
         field(

@@ -2,10 +2,8 @@
 //! handler for their trigger.
 
 use super::RuleDoc;
-use crate::catalog::api::Trigger;
 use crate::check::{Sink, WorkspaceContext};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::jsfacts::HandlerKind;
 
 pub const DOC: RuleDoc = RuleDoc {
     what: "Parses every action and module version with oxc and reports syntax errors; reports an action that does not export the handler its trigger calls (`exports.handler` for login, `exports.onExecuteEventStream` for event-stream).",
@@ -40,13 +38,9 @@ pub fn run(cx: &WorkspaceContext, sink: &mut Sink) {
     }
     for (source, slug, action) in cx.actions() {
         let trigger = action.meta.trigger;
-        let expected = match trigger {
-            Trigger::Login => HandlerKind::Login,
-            Trigger::EventStream => HandlerKind::EventStream,
-        };
         let facts = source.facts;
         if !facts.syntax_errors.is_empty()
-            || facts.handler.as_ref().map(|h| h.kind) == Some(expected)
+            || facts.handler.as_ref().map(|h| h.kind) == Some(trigger)
         {
             continue;
         }

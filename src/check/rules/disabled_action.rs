@@ -1,12 +1,12 @@
-//! AF041: a Run Custom Action block names a disabled action.
+//! AF041: a Run Custom Action block or a stream names a disabled action.
 
 use super::RuleDoc;
 use crate::catalog::api::Trigger;
-use crate::check::{Context, Sink};
-use crate::diagnostic::Code;
+use crate::check::{Context, Sink, WorkspaceContext};
+use crate::diagnostic::{Code, Diagnostic};
 
 pub const DOC: RuleDoc = RuleDoc {
-    what: "Reports Run Custom Action blocks naming a login action whose metadata says `enabled: false`: the block is skipped at run time.",
+    what: "Reports Run Custom Action blocks naming a login action whose metadata says `enabled: false` (the block is skipped at run time), and streams binding a disabled event-stream action (the stream skips it).",
     why: "A disabled action silently does nothing: the flow passes review with a check that never runs.",
     example: example!(
         "af041-disabled-action",
@@ -38,5 +38,31 @@ pub fn run(cx: &Context, sink: &mut Sink) {
             d = d.related(file, cx.ws.find_in_file(file, "enabled"), "disabled here");
         }
         sink.report(d);
+    }
+}
+
+/// Streams that bind a disabled event-stream action (other bindings are AF091's).
+pub fn run_in_streams(cx: &WorkspaceContext, sink: &mut Sink) {
+    for stream in cx.streams {
+        for bound in &stream.spec.actions {
+            let slug = bound.value.as_str();
+            let Some(action) = cx.ws.actions.get(slug) else {
+                continue;
+            };
+            if action.meta.trigger != Trigger::EventStream || action.meta.enabled {
+                continue;
+            }
+            let mut d = Diagnostic::new(
+                Code::DisabledAction,
+                stream.file,
+                bound.span,
+                format!("action `{slug}` is disabled: the stream skips it"),
+            )
+            .help(format!("set `enabled: true` in actions/{slug}.yaml"));
+            if let Some(meta) = action.meta_file {
+                d = d.related(meta, cx.ws.find_in_file(meta, "enabled"), "disabled here");
+            }
+            sink.report(d);
+        }
     }
 }

@@ -44,6 +44,7 @@ pub mod condition_type;
 pub mod cycle;
 pub mod disabled_action;
 pub mod duplicate_block_id;
+pub mod event_field_not_carried;
 pub mod fetch_not_allowed;
 pub mod field_not_available;
 pub mod invalid_config;
@@ -51,11 +52,13 @@ pub mod missing_module_pin;
 pub mod path_without_end;
 pub mod risk_score_before_evaluate;
 pub mod step_output_not_written;
+pub mod stream_binding;
 pub mod template_syntax;
 pub mod undeclared_secret;
 pub mod unknown_action;
 pub mod unknown_block_type;
 pub mod unknown_branch_target;
+pub mod unknown_event_type;
 pub mod unknown_field;
 pub mod unknown_log_level;
 pub mod unreachable_block;
@@ -236,11 +239,12 @@ pub static RULES: &[Rule] = &[
         unknown_action::DOC,
         unknown_action::run,
     ),
-    flow(
-        Code::DisabledAction,
-        disabled_action::DOC,
-        disabled_action::run,
-    ),
+    Rule {
+        code: Code::DisabledAction,
+        doc: disabled_action::DOC,
+        flow: Some(disabled_action::run),
+        workspace: Some(disabled_action::run_in_streams),
+    },
     workspace(
         Code::MissingModulePin,
         missing_module_pin::DOC,
@@ -267,6 +271,21 @@ pub static RULES: &[Rule] = &[
         Code::UnknownLogLevel,
         unknown_log_level::DOC,
         unknown_log_level::run,
+    ),
+    workspace(
+        Code::UnknownEventType,
+        unknown_event_type::DOC,
+        unknown_event_type::run,
+    ),
+    workspace(
+        Code::StreamBinding,
+        stream_binding::DOC,
+        stream_binding::run,
+    ),
+    workspace(
+        Code::EventFieldNotCarried,
+        event_field_not_carried::DOC,
+        event_field_not_carried::run,
     ),
 ];
 

@@ -112,17 +112,12 @@ pub fn check_loaded_with(
             diagnostics.extend(check::check_flow(&loaded.ws, *file, flow, actions));
         }
     }
-    diagnostics.extend(check::check_workspace(&loaded.ws, actions));
+    diagnostics.extend(check::check_workspace(&loaded.ws, actions, &loaded.streams));
     diagnostics.extend(crate::release::check::check(
         &loaded.ws,
         &loaded.flows,
         &loaded.lock,
     ));
-    diagnostics.extend(crate::streams::checks::check_all(
-        &loaded.ws,
-        &loaded.streams,
-    ));
-    crate::streams::checks::check_action_reads(&loaded.ws, actions, &mut diagnostics);
     crate::workspace::env::drop_consequences(&loaded.flows, &mut diagnostics);
     diagnostics.sort_by_key(|d| (d.file, d.span.start, d.code));
     diagnostics.dedup();

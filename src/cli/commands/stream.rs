@@ -103,8 +103,7 @@ fn load_stream(
             )));
         }
     };
-    diagnostics.clear();
-    streams::checks::check_stream(&loaded.ws, &loaded.streams[index], &mut diagnostics);
+    diagnostics = crate::check::check_stream(&loaded.ws, &loaded.streams[index]);
     diagnostics.retain(|d| d.is_error());
     if !diagnostics.is_empty() {
         return Err(CliError::Diagnostics(render::human(
