@@ -479,3 +479,218 @@ fn plain_lines_and_json_reports_follow_the_cases_order() {
     assert_eq!(report["summary"]["failed"], 3);
     assert_eq!(report["coverage"]["percent"], 100.0);
 }
+
+/// A copy of examples/event-stream (a login flow whose events the `logins` stream forwards to
+/// a webhook) with `tests/extra.test.yaml` holding `tests`.
+fn event_stream_with(tests: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/event-stream"),
+        dir.path(),
+    );
+    std::fs::write(dir.path().join("tests/extra.test.yaml"), tests).unwrap();
+    dir
+}
+
+const EMITTED: &str = "\
+flow: login
+defaults:
+  event: logged-in-us-user
+  secrets: { URL: https://hooks.acme.example/logins }
+  fetch: [ { method: POST, url: https://hooks.acme.example/logins, status: 202 } ]
+tests:
+  - name: held
+    expect:
+      events:
+        - type: login.succeeded
+          subject: usr_ada
+          data: { user: { email: ada@example.com }, authentication: { methods: [password] } }
+          streams: [logins]
+          deliveries: [ { stream: logins, action: forward-logins, attempt: 1, outcome: delivered } ]
+  - name: wrong attempt
+    expect: { events: [ { type: login.succeeded, deliveries: [ { attempt: 2 } ] } ] }
+  - name: none expected
+    expect: { events: [] }
+  - name: wrong type
+    expect: { events: [ { type: login.failed } ] }
+  - name: wrong data
+    expect: { events: [ { data: { user: { email: bob@example.com } } } ] }
+  - name: denied, none emitted but login.failed
+    credentials: { password: nope }
+    expect: { outcome: deny, events: [ { type: login.failed, data: { reason: invalid-credentials } } ] }
+  - name: unrecorded webhook
+    secrets: { URL: https://hooks.acme.example/other }
+    expect: { outcome: allow }
+  - name: message delivered
+    action: forward-logins
+    message: events/message-login-succeeded.json
+    expect: { outcome: failed }
+";
+
+#[test]
+fn emitted_events_and_their_deliveries_are_expectations() {
+    let dir = event_stream_with(EMITTED);
+    let only = [dir.path().join("tests/extra.test.yaml")];
+    let suite = suite::load(dir.path(), &only, None).unwrap();
+    assert!(suite.diagnostics.is_empty(), "{:?}", suite.diagnostics);
+    let suites = vec![suite];
+    let engine = Engine::new(EngineConfig::default()).unwrap();
+    let results = suite::run(&suites, &engine, &Options::default(), &|_| {});
+    let status: Vec<(String, Status, Vec<String>)> = results
+        .iter()
+        .map(|r| {
+            (
+                suites[0].cases[r.case].name.clone(),
+                r.status,
+                r.mismatches.iter().map(|m| m.path.clone()).collect(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, Status, Vec<String>)> = [
+        ("held", Status::Passed, vec![]),
+        ("wrong attempt", Status::Failed, vec!["events[0]"]),
+        ("none expected", Status::Failed, vec!["events"]),
+        ("wrong type", Status::Failed, vec!["events[0]"]),
+        ("wrong data", Status::Failed, vec!["events[0]"]),
+        (
+            "denied, none emitted but login.failed",
+            Status::Passed,
+            vec![],
+        ),
+        // The delivery's fetch has no recording: the case fails even though the webhook's
+        // failure never reaches the login.
+        ("unrecorded webhook", Status::Failed, vec!["fetch"]),
+        ("message delivered", Status::Failed, vec!["outcome"]),
+    ]
+    .into_iter()
+    .map(|(n, s, p)| (n.to_string(), s, p.into_iter().map(String::from).collect()))
+    .collect();
+    assert_eq!(status, expected);
+    let mismatch = |case: usize| &results[case].mismatches[0];
+    assert_eq!(mismatch(2).expected, "no events");
+    assert!(
+        mismatch(2).actual.contains(r#""type":"login.succeeded""#)
+            && mismatch(2).actual.contains(r#""outcome":"delivered""#),
+        "{:?}",
+        mismatch(2)
+    );
+    assert!(
+        mismatch(6).actual.contains("logins/forward-logins")
+            && mismatch(6).actual.contains("POST [redacted:URL]"),
+        "the unrecorded fetch names the delivery and the (redacted) URL: {:?}",
+        mismatch(6)
+    );
+    assert_eq!(mismatch(7).actual, r#""delivered""#);
+    // The trace of a flow case carries the events and deliveries (JSON reports show them).
+    let trace = results[0].trace.as_ref().unwrap();
+    assert_eq!(trace.events.len(), 1);
+    assert_eq!(trace.events[0].deliveries[0].fetches[0]["status"], 202);
+}
+
+#[test]
+fn update_rewrites_an_events_expectation_from_what_was_emitted() {
+    let tests = "flow: login\ntests:\n  - name: stale\n    event: logged-in-us-user\n    secrets: { URL: https://hooks.acme.example/logins }\n    fetch: [ { method: POST, url: https://hooks.acme.example/logins, status: 202 } ]\n    expect:\n      events: [ { type: login.failed } ]   # was a failed login\n";
+    let dir = event_stream_with(tests);
+    let (code, out, _) = authflow(&["test", "--quiet", "--update"], dir.path());
+    assert_eq!(code, 1, "{out}");
+    let updated = std::fs::read_to_string(dir.path().join("tests/extra.test.yaml")).unwrap();
+    assert!(
+        updated.contains("      events: [{ type: login.succeeded, subject: usr_ada, deliveries: [{ stream: logins, action: forward-logins, attempt: 1, outcome: delivered }] }]   # was a failed login\n"),
+        "{updated}"
+    );
+    let (code, out, _) = authflow(&["test", "--quiet"], dir.path());
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn message_cases_and_event_expectations_that_do_not_fit_are_diagnostics() {
+    let tests = "\
+tests:
+  - name: a flow given a message
+    flow: login
+    event: logged-in-us-user
+    message: events/message-login-succeeded.json
+  - name: a stream action given a login event
+    action: forward-logins
+    event: logged-in-us-user
+    message: events/message-login-succeeded.json
+  - name: no message
+    action: forward-logins
+  - name: login expectations on a message case
+    action: forward-logins
+    message: { from: events/message-login-succeeded.json, type: login.sucess }
+    expect: { outcome: allow, state: { forward-logins: { x: 1 } } }
+  - name: unknown names in events
+    flow: login
+    event: logged-in-us-user
+    expect:
+      outcome: delivered
+      events: [ { type: login.success, streams: [login], deliveries: [ { action: forward } ] } ]
+";
+    let dir = event_stream_with(tests);
+    let (code, out, _) = authflow(&["test"], dir.path());
+    assert_eq!(code, 1, "{out}");
+    for needle in [
+        "only an event-stream action receives a `message:`",
+        "tests/extra.test.yaml:5:14",
+        "an event-stream action receives a stream message, not a login event",
+        "tests/extra.test.yaml:8:12",
+        "an event-stream action's test needs the message it receives",
+        "a message case does not end `allow`",
+        "a message case ends `delivered` or `failed`",
+        "an event-stream action's run has no `state`",
+        "the message does not follow the event-type catalogue: message.type",
+        "a login run does not end `delivered`",
+        "no event type `login.success`",
+        "did you mean `login.succeeded`?",
+        "no stream `login` in the workspace",
+        "did you mean `logins`?",
+        "no stream action `forward` in the workspace",
+    ] {
+        assert!(out.contains(needle), "missing `{needle}` in:\n{out}");
+    }
+}
+
+#[test]
+fn a_stream_with_errors_stops_the_flow_cases_that_would_deliver_to_it() {
+    let dir =
+        event_stream_with("flow: login\ntests:\n  - { name: ok, event: logged-in-us-user }\n");
+    std::fs::write(
+        dir.path().join("streams/broken.yaml"),
+        "events: [login.sucess]\nactions: [forward-logins]\n",
+    )
+    .unwrap();
+    let (code, out, _) = authflow(&["test", "tests/extra.test.yaml"], dir.path());
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("streams/broken.yaml") && out.contains("login.sucess"),
+        "{out}"
+    );
+}
+
+#[test]
+fn every_example_suite_follows_the_published_test_schema() {
+    let (code, schema, err) = authflow(&["schema", "test"], Path::new(env!("CARGO_MANIFEST_DIR")));
+    assert_eq!(code, 0, "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let schema_file = dir.path().join("test.schema.json");
+    std::fs::write(&schema_file, schema).unwrap();
+    let script = "import glob, json, sys, jsonschema, yaml\n\
+schema = json.load(open(sys.argv[1]))\n\
+files = sorted(glob.glob('examples/*/tests/**/*.test.yaml', recursive=True))\n\
+for f in files:\n    jsonschema.validate(yaml.safe_load(open(f)), schema)\n\
+print(len(files))\n";
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(&schema_file)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let count: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert!(count >= 8, "only {count} example suites checked");
+}

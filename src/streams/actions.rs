@@ -49,16 +49,12 @@ impl StreamActions {
                     .then(|| (slug.value.clone(), host::action_source(ws, action)))
             })
             .collect();
-        let timeout = stream.spec.delivery.timeout_ms.value;
-        let mut limits = ws.settings.limits;
-        limits.wall_ms = limits.wall_ms.min(timeout);
-        limits.cpu_ms = limits.cpu_ms.min(timeout);
         Ok(StreamActions {
             engines,
             stream: stream.name.clone(),
             tenant: ws.settings.tenant.clone(),
             sources,
-            limits,
+            limits: delivery_limits(ws.settings.limits, stream),
             allowlist: ws.settings.fetch_allowlist.clone(),
             recordings,
         })
@@ -68,6 +64,15 @@ impl StreamActions {
     pub fn workers(&self) -> usize {
         self.engines.len()
     }
+}
+
+/// The limits of one delivery to `stream`'s actions: the workspace's, with wall and CPU time
+/// within the stream's `delivery.timeout_ms`.
+pub fn delivery_limits(mut limits: js::Limits, stream: &Stream) -> js::Limits {
+    let timeout = stream.spec.delivery.timeout_ms.value;
+    limits.wall_ms = limits.wall_ms.min(timeout);
+    limits.cpu_ms = limits.cpu_ms.min(timeout);
+    limits
 }
 
 impl Deliver for StreamActions {

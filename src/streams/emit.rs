@@ -5,7 +5,7 @@
 //! never to the flow's own elapsed time.
 
 use super::actions::StreamActions;
-use super::delivery::{self, RunOptions};
+use super::delivery::{self, Deliver, RunOptions};
 use super::file::Stream;
 use super::message::{self, Message};
 use crate::catalog::stream_events;
@@ -135,6 +135,31 @@ pub fn emit_and_deliver(
     directory: &Directory,
     trace: &mut Trace,
 ) -> Result<(), crate::js::EngineError> {
+    let deliverer = |stream: &Stream| -> Result<Box<dyn Deliver>, crate::js::EngineError> {
+        Ok(Box::new(StreamActions::new(
+            ws,
+            stream,
+            1,
+            sim.fetch.clone(),
+        )?))
+    };
+    emit_with(ws, streams, sim, directory, trace, &deliverer)
+}
+
+/// What builds the deliverer of one stream's batch.
+pub type MakeDeliverer<'a> =
+    dyn Fn(&Stream) -> Result<Box<dyn Deliver + 'a>, crate::js::EngineError> + 'a;
+
+/// [`emit_and_deliver`] with the deliverer each stream gets from `deliverer` (the test runner
+/// delivers on its shared engine, with the case's secrets).
+pub fn emit_with(
+    ws: &Workspace,
+    streams: &[Stream],
+    sim: &SimEvent,
+    directory: &Directory,
+    trace: &mut Trace,
+    deliverer: &MakeDeliverer,
+) -> Result<(), crate::js::EngineError> {
     let messages = messages(ws, sim, directory, trace);
     let mut events: Vec<EmittedEvent> = messages
         .iter()
@@ -157,12 +182,12 @@ pub fn emit_and_deliver(
         if batch.is_empty() {
             continue;
         }
-        let actions = StreamActions::new(ws, stream, 1, sim.fetch.clone())?;
+        let actions = deliverer(stream)?;
         let options = RunOptions {
             simulated_clock: true,
             concurrency: 1,
         };
-        let report = delivery::deliver_all(stream, &batch, &actions, &options, &|| {});
+        let report = delivery::deliver_all(stream, &batch, actions.as_ref(), &options, &|| {});
         for event in report.events {
             if let Some(emitted) = events
                 .iter_mut()

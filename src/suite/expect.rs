@@ -5,7 +5,7 @@
 //! Matching reads a finished [`Trace`] only; it never runs anything.
 
 use super::value::{Node, NodeValue};
-use crate::run::trace::{BlockStatus, Trace};
+use crate::run::trace::{BlockStatus, DeliveryTrace, EmittedEvent, Trace};
 use crate::span::Span;
 use base64::Engine as _;
 use hmac::{KeyInit, Mac};
@@ -46,6 +46,9 @@ pub struct Observed<'t> {
     pub blocks: Vec<String>,
     /// The decoded session token's claims, or why it could not be read.
     pub token: Option<Result<Map<String, Value>, String>>,
+    /// How the run ended, as `outcome:` names it: the trace's decision, or `delivered` /
+    /// `failed` for a message case (the runner sets it).
+    pub outcome: Value,
 }
 
 impl<'t> Observed<'t> {
@@ -59,6 +62,7 @@ impl<'t> Observed<'t> {
             trace,
             blocks,
             token,
+            outcome: json!(trace.outcome),
         }
     }
 
@@ -98,6 +102,19 @@ impl<'t> Observed<'t> {
             .flat_map(|b| b.fetches.iter().map(|f| (b.id.clone(), f)))
             .collect()
     }
+
+    /// Every fetch of the run: its blocks', then its event deliveries' (named
+    /// `stream/action`).
+    fn all_fetches(&self) -> Vec<(String, &'t Value)> {
+        let mut all = self.fetches();
+        for event in &self.trace.events {
+            for d in &event.deliveries {
+                let by = format!("{}/{}", d.stream, d.action);
+                all.extend(d.fetches.iter().map(|f| (by.clone(), f)));
+            }
+        }
+        all
+    }
 }
 
 /// Decodes a compact HS256 JWT and verifies its signature.
@@ -129,17 +146,22 @@ pub fn decode_token(token: &str, key: &[u8]) -> Result<Map<String, Value>, Strin
 /// without a recording). `case_span` locates checks that are not written down.
 pub fn check(expect: Option<&Node>, seen: &Observed, case_span: Span) -> Vec<Mismatch> {
     let mut out = Vec::new();
-    for (block, fetch) in seen.fetches() {
+    for (block, fetch) in seen.all_fetches() {
         if fetch["unmatched"] == json!(true) {
+            let actual = format!(
+                "block `{block}` fetched {} {} and no recording matches it; add it under `fetch:`",
+                fetch["method"].as_str().unwrap_or("GET"),
+                fetch["url"].as_str().unwrap_or_default()
+            );
+            // Retried deliveries repeat the same fetch: one mismatch says it.
+            if out.iter().any(|m: &Mismatch| m.actual == actual) {
+                continue;
+            }
             out.push(Mismatch {
                 path: "fetch".into(),
                 span: case_span,
                 expected: "a recorded response for every fetch".into(),
-                actual: format!(
-                    "block `{block}` fetched {} {} and no recording matches it; add it under `fetch:`",
-                    fetch["method"].as_str().unwrap_or("GET"),
-                    fetch["url"].as_str().unwrap_or_default()
-                ),
+                actual,
                 fix: None,
             });
         }
@@ -151,10 +173,7 @@ pub fn check(expect: Option<&Node>, seen: &Observed, case_span: Span) -> Vec<Mis
     for (key, node) in expect.as_map() {
         let path = key.name.as_str();
         match path {
-            "outcome" => {
-                let actual = json!(trace.outcome);
-                scalar(path, node, &actual, &mut out);
-            }
+            "outcome" => scalar(path, node, &seen.outcome, &mut out),
             "reason" => match &trace.deny_reason {
                 Some(reason) => text_matcher(path, node, reason, &mut out),
                 None => out.push(Mismatch {
@@ -230,6 +249,7 @@ pub fn check(expect: Option<&Node>, seen: &Observed, case_span: Span) -> Vec<Mis
             "aal" => scalar(path, node, &trace.authentication["aal"], &mut out),
             "methods" => subset(path, node, &trace.authentication["methods"], &mut out),
             "logs" => logs(node, seen, &mut out),
+            "events" => events(node, trace, &mut out),
             "fetches" => fetches(node, seen, &mut out),
             "failures" => {
                 let failed: Map<String, Value> = trace
@@ -531,13 +551,16 @@ fn logs(node: &Node, seen: &Observed, out: &mut Vec<Mismatch>) {
         rewritten: &|(_, level, message)| json!({"level": level, "contains": message}),
     }
     .check(
-        |entry, (block, level, message)| {
-            str_field(entry, "level").is_none_or(|l| l == level)
-                && str_field(entry, "block").is_none_or(|b| b == block)
-                && text_ok(entry, message)
-        },
+        |entry, (block, level, message)| log_matches(entry, block, level, message),
         out,
     );
+}
+
+/// Whether one `logs:` entry matches a line `block` wrote.
+fn log_matches(entry: &Node, block: &str, level: &str, message: &str) -> bool {
+    str_field(entry, "level").is_none_or(|l| l == level)
+        && str_field(entry, "block").is_none_or(|b| b == block)
+        && text_ok(entry, message)
 }
 
 /// The request body of a fetch record: JSON when it parses, else the text.
@@ -568,22 +591,130 @@ fn fetches(node: &Node, seen: &Observed, out: &mut Vec<Mismatch>) {
         rewritten: &summary,
     }
     .check(
-        |entry, (block, fetch)| {
-            let field = |name: &str| entry.get(name).is_none_or(|n| equal(n, &fetch[name]));
-            str_field(entry, "method").is_none_or(|m| {
-                fetch["method"]
-                    .as_str()
-                    .is_some_and(|a| a.eq_ignore_ascii_case(m))
-            }) && field("url")
-                && field("status")
-                && str_field(entry, "block").is_none_or(|b| b == block)
-                && entry.get("body").is_none_or(|b| {
-                    matches(b, &body_of(fetch))
-                        || b.as_str().is_some_and(|t| fetch["body"] == json!(t))
-                })
-        },
+        |entry, (block, fetch)| fetch_matches(entry, block, fetch),
         out,
     );
+}
+
+/// Whether one `fetches:` entry matches a fetch `block` made.
+fn fetch_matches(entry: &Node, block: &str, fetch: &Value) -> bool {
+    let field = |name: &str| entry.get(name).is_none_or(|n| equal(n, &fetch[name]));
+    str_field(entry, "method").is_none_or(|m| {
+        fetch["method"]
+            .as_str()
+            .is_some_and(|a| a.eq_ignore_ascii_case(m))
+    }) && field("url")
+        && field("status")
+        && str_field(entry, "block").is_none_or(|b| b == block)
+        && entry.get("body").is_none_or(|b| {
+            matches(b, &body_of(fetch)) || b.as_str().is_some_and(|t| fetch["body"] == json!(t))
+        })
+}
+
+/// Whether the entries of list `node` match items of `actual` in order (others between).
+fn in_order<T>(node: Option<&Node>, actual: &[T], matches: impl Fn(&Node, &T) -> bool) -> bool {
+    let mut at = 0;
+    node.map(Node::as_seq)
+        .unwrap_or_default()
+        .iter()
+        .all(
+            |entry| match actual[at..].iter().position(|a| matches(entry, a)) {
+                Some(offset) => {
+                    at += offset + 1;
+                    true
+                }
+                None => false,
+            },
+        )
+}
+
+/// Whether one `deliveries:` entry matches a delivery attempt.
+fn delivery_matches(entry: &Node, d: &DeliveryTrace) -> bool {
+    let by = d.action.as_str();
+    str_field(entry, "stream").is_none_or(|s| s == d.stream)
+        && str_field(entry, "action").is_none_or(|a| a == by)
+        && entry
+            .get("attempt")
+            .is_none_or(|n| equal(n, &json!(d.attempt)))
+        && entry
+            .get("outcome")
+            .is_none_or(|n| equal(n, &json!(d.outcome)))
+        && in_order(entry.get("logs"), &d.logs, |e, l| {
+            log_matches(e, by, &l.level, &l.message)
+        })
+        && in_order(entry.get("fetches"), &d.fetches, |e, f| {
+            fetch_matches(e, by, f)
+        })
+        && entry.get("failure").is_none_or(|f| {
+            d.failure.as_ref().is_some_and(|failure| {
+                str_field(f, "kind").is_none_or(|k| k == failure.kind)
+                    && text_ok(f, &failure.message)
+            })
+        })
+}
+
+/// Whether one `events:` entry matches an emitted event.
+fn event_matches(entry: &Node, event: &EmittedEvent) -> bool {
+    let attribute = |name: &str| {
+        entry
+            .get(name)
+            .is_none_or(|n| equal(n, &event.message[name]))
+    };
+    attribute("type")
+        && attribute("subject")
+        && entry
+            .get("data")
+            .is_none_or(|n| matches(n, &event.message["data"]))
+        && entry
+            .get("streams")
+            .map(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .all(|s| event.streams.iter().any(|name| equal(s, &json!(name))))
+        && in_order(entry.get("deliveries"), &event.deliveries, delivery_matches)
+}
+
+/// An emitted event as `--update` writes it and a mismatch shows it: its type, subject and
+/// how each delivery attempt ended.
+fn event_summary(event: &EmittedEvent) -> Value {
+    let mut v = json!({ "type": event.message["type"] });
+    if let Some(subject) = event.message["subject"].as_str() {
+        v["subject"] = json!(subject);
+    }
+    if !event.deliveries.is_empty() {
+        v["deliveries"] = event
+            .deliveries
+            .iter()
+            .map(|d| {
+                json!({"stream": d.stream, "action": d.action, "attempt": d.attempt, "outcome": d.outcome})
+            })
+            .collect();
+    }
+    v
+}
+
+/// `events:` entries must match emitted events in order; `events: []` means none.
+fn events(node: &Node, trace: &Trace, out: &mut Vec<Mismatch>) {
+    if node.as_seq().is_empty() && !trace.events.is_empty() {
+        let actual: Vec<Value> = trace.events.iter().map(event_summary).collect();
+        out.push(Mismatch {
+            path: "events".into(),
+            span: node.span,
+            expected: "no events".into(),
+            actual: render(&Value::Array(actual.clone())),
+            fix: replace(node, Value::Array(actual)),
+        });
+        return;
+    }
+    InOrder {
+        path: "events",
+        node,
+        actual: &trace.events,
+        what: "events",
+        shown: &|e| render(&event_summary(e)),
+        rewritten: &event_summary,
+    }
+    .check(event_matches, out);
 }
 
 fn render_node(node: &Node) -> String {

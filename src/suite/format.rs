@@ -221,13 +221,84 @@ const FAILURE: Shape = Shape::Object {
     open: false,
 };
 
+/// The outcomes a login run ends with.
+pub const LOGIN_OUTCOMES: &[&str] = &["allow", "deny"];
+
+/// The outcomes a message case (an event-stream action given a `message:`) ends with.
+pub const MESSAGE_OUTCOMES: &[&str] = &["delivered", "failed"];
+
+/// The outcomes of one delivery attempt of an emitted event.
+const DELIVERY_OUTCOMES: &[&str] = &["delivered", "failed", "skipped"];
+
+/// One delivery attempt of an emitted event to a stream's action.
+const DELIVERY: Shape = Shape::Object {
+    fields: &[
+        field("stream", Shape::String, "The stream that delivered it."),
+        field("action", Shape::String, "The event-stream action it ran."),
+        field(
+            "attempt",
+            Shape::Integer,
+            "The attempt number (1 for the first; retries follow the stream's backoff).",
+        ),
+        field(
+            "outcome",
+            Shape::Enum(DELIVERY_OUTCOMES),
+            "How the attempt ended (`skipped`: the action is disabled).",
+        ),
+        field(
+            "logs",
+            Shape::List(&LOG),
+            "The action's log lines in this attempt, in order (`block` is the action).",
+        ),
+        field(
+            "fetches",
+            Shape::List(&FETCH),
+            "The action's fetches in this attempt, in order.",
+        ),
+        field("failure", FAILURE, "Why the attempt failed."),
+    ],
+    open: false,
+};
+
+/// One event the run emitted to its streams.
+const EMITTED: Shape = Shape::Object {
+    fields: &[
+        field(
+            "type",
+            Shape::String,
+            "The event type (`login.succeeded`, `login.failed`, `user.updated`, ...).",
+        ),
+        field(
+            "subject",
+            Shape::String,
+            "The envelope's subject (the user's id).",
+        ),
+        field(
+            "data",
+            Shape::Any,
+            "The event's `data`, matched as a subset.",
+        ),
+        field(
+            "streams",
+            STRINGS,
+            "Streams subscribed to it (each listed one must be among them).",
+        ),
+        field(
+            "deliveries",
+            Shape::List(&DELIVERY),
+            "Its delivery attempts, in order (others may come between).",
+        ),
+    ],
+    open: false,
+};
+
 /// `expect:`: every key optional, each matched as a subset.
 pub const EXPECT: Shape = Shape::Object {
     fields: &[
         field(
             "outcome",
-            Shape::Enum(&["allow", "deny"]),
-            "How the run ended.",
+            Shape::Enum(&["allow", "deny", "delivered", "failed"]),
+            "How the run ended: `allow` or `deny` for a flow or a login action; `delivered` or `failed` for a message case.",
         ),
         field("reason", MATCHER, "The deny reason."),
         field(
@@ -276,9 +347,27 @@ pub const EXPECT: Shape = Shape::Object {
             Shape::Map(&FAILURE),
             "Why blocks failed, by block id.",
         ),
+        field(
+            "events",
+            Shape::List(&EMITTED),
+            "Events the run emitted to its streams and their deliveries, in order (others may come between); `[]` means none.",
+        ),
     ],
     open: false,
 };
+
+/// `message:` in a test or a row.
+pub const MESSAGE: Shape = Shape::OneOf(&[
+    Shape::String,
+    Shape::Object {
+        fields: &[field(
+            "from",
+            Shape::String,
+            "The base message: a message file (relative to the workspace root) holding a CloudEvents envelope or `{message, fetch}` as `action test` reads it. The other keys are envelope attributes merged over it.",
+        )],
+        open: true,
+    },
+]);
 
 /// The keys a test and a row share: what the case runs on and what it expects.
 macro_rules! case_fields {
@@ -286,6 +375,7 @@ macro_rules! case_fields {
         &[
             $($extra,)*
             field("event", EVENT, "A preset name, an event file (relative to the workspace root), or `{from: ..., <event fields>}`; in a row, a mapping without `from` is merged over the test's event."),
+            field("message", MESSAGE, "For an event-stream action: the stream message it receives instead of a login event: a message file, `{from: FILE, <attributes>}`, or an inline envelope (`specversion`, `source`, `tenantid` and `id` are filled in; `time` comes from `now:` when given)."),
             field("now", Shape::String, "The simulated clock (RFC 3339 UTC), over the event's."),
             field("directory", Shape::List(&Shape::Any), "Users added to the directory (users.yaml fields; `password` is hashed for you)."),
             field("credentials", CREDENTIALS, "What the login form sent, over the event's credentials."),

@@ -87,9 +87,20 @@ pub struct Case {
     pub secrets: BTreeMap<String, String>,
     /// The merged expectations (defaults, test, row), every leaf with its span.
     pub expect: Option<Node>,
+    /// For an event-stream action: the stream message it receives (its clock is the
+    /// message's `time`; `sim` then holds only the case's recorded responses).
+    pub message: Option<crate::streams::message::Message>,
     /// The test's (or row's) node, for line numbers.
     pub span: Span,
 }
+
+/// A message case's input: the name the trace shows, the message, and the recorded responses
+/// its message file carried.
+type MessageInput = (
+    String,
+    crate::streams::message::Message,
+    BTreeMap<String, crate::run::event::RecordedResponse>,
+);
 
 /// Why a suite could not be loaded at all (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -177,11 +188,44 @@ pub fn load(
             builder.file_cases(&mut suite, index);
         }
     }
+    refuse_broken_streams(&mut suite);
     suite
         .diagnostics
         .sort_by_key(|d| (d.file, d.span.start, d.code));
     suite.diagnostics.dedup();
     Ok(suite)
+}
+
+/// A flow case delivers the events its run emits to the workspace's streams, so a stream
+/// file that did not load or has errors would silently receive nothing: its errors stop the
+/// suite, as a flow's do.
+fn refuse_broken_streams(suite: &mut WorkspaceSuite) {
+    if !suite
+        .cases
+        .iter()
+        .any(|c| matches!(c.target, Target::Flow(_)))
+    {
+        return;
+    }
+    let sources = &suite.loaded.ws.sources;
+    let in_streams_dir = |file: FileId| {
+        let path = sources.path(file);
+        path.parent().and_then(Path::file_name)
+            == Some(std::ffi::OsStr::new(crate::streams::file::STREAMS_DIR))
+    };
+    let mut errors: Vec<Diagnostic> = suite
+        .loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error() && in_streams_dir(d.file))
+        .cloned()
+        .collect();
+    for stream in &suite.loaded.streams {
+        let mut found = Vec::new();
+        crate::streams::checks::check_stream(&suite.loaded.ws, stream, &mut found);
+        errors.extend(found.into_iter().filter(Diagnostic::is_error));
+    }
+    suite.diagnostics.append(&mut errors);
 }
 
 /// Walks `dir` for `*.test.yaml`, never following a symlinked directory.
@@ -221,6 +265,7 @@ pub fn read_in_workspace(root: &Path, path: &Path) -> Result<String, SuiteError>
 struct Layer<'n> {
     node: Option<&'n Node>,
     event: Option<&'n Node>,
+    message: Option<&'n Node>,
     now: Option<&'n Node>,
     directory: Option<&'n Node>,
     credentials: Option<&'n Node>,
@@ -235,6 +280,7 @@ impl<'n> Layer<'n> {
         Layer {
             node,
             event: get("event"),
+            message: get("message"),
             now: get("now"),
             directory: get("directory"),
             credentials: get("credentials"),
@@ -453,12 +499,83 @@ impl Builder {
             .flat_map(|n| n.as_map().iter())
             .filter_map(|(k, v)| Some((k.name.clone(), v.as_str()?.to_string())))
             .collect();
-        let event = self.event(suite, file, layers);
+        let stream_action = match target {
+            Target::Action(slug) => suite
+                .loaded
+                .ws
+                .actions
+                .get(slug)
+                .is_some_and(|a| a.meta.trigger == crate::catalog::api::Trigger::EventStream),
+            Target::Flow(_) => false,
+        };
+        // `defaults:` apply to every test, so the keys that do not fit a test's target are
+        // left out for it; a test or row that sets one is told so.
+        let own = layers.get(1..).unwrap_or_default();
+        let (event, message) = if stream_action {
+            for l in own {
+                for node in [l.event, l.credentials, l.directory].into_iter().flatten() {
+                    suite.diagnostics.push(
+                        Diagnostic::new(
+                            Code::InvalidValue,
+                            file,
+                            node.span,
+                            "an event-stream action receives a stream message, not a login event",
+                        )
+                        .help("give `message:` (a message file or an inline envelope) instead of `event:`, `credentials:` and `directory:`"),
+                    );
+                }
+            }
+            let inputs: Vec<Layer> = layers
+                .iter()
+                .map(|l| Layer {
+                    event: None,
+                    credentials: None,
+                    directory: None,
+                    ..*l
+                })
+                .collect();
+            let message = self.message(suite, file, layers, span);
+            (self.event(suite, file, &inputs), message)
+        } else {
+            for node in own.iter().filter_map(|l| l.message) {
+                suite.diagnostics.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        file,
+                        node.span,
+                        "only an event-stream action receives a `message:`",
+                    )
+                    .help("a flow or a login action runs on `event:`; test an event-stream action (`action: <slug>`) with a message"),
+                );
+            }
+            let inputs: Vec<Layer> = layers
+                .iter()
+                .map(|l| Layer {
+                    message: None,
+                    ..*l
+                })
+                .collect();
+            (self.event(suite, file, &inputs), None)
+        };
+        if let Some(expect) = &expect {
+            check_expect_kind(suite, file, target, stream_action, expect);
+        }
         if suite.diagnostics[before..].iter().any(Diagnostic::is_error) {
             return;
         }
-        let Some((event_name, sim)) = event else {
+        let Some((mut event_name, mut sim)) = event else {
             return;
+        };
+        let message = match message {
+            Some((name, message, fetch)) => {
+                event_name = name;
+                for (key, response) in fetch {
+                    sim.fetch.entry(key).or_insert(response);
+                }
+                Some(message)
+            }
+            None if stream_action => return,
+            None => None,
         };
         suite.cases.push(Case {
             file: index,
@@ -468,8 +585,136 @@ impl Builder {
             sim,
             secrets,
             expect,
+            message,
             span,
         });
+    }
+
+    /// Builds a message case's stream message: a base (a message file, or nothing for an
+    /// inline envelope), attributes merged over it, the clock from `now:`, and the envelope's
+    /// fixed attributes filled in. Also returns the name the trace shows. The recorded
+    /// responses of a `{message, fetch}` file join the case's (the case's win).
+    fn message(
+        &mut self,
+        suite: &mut WorkspaceSuite,
+        file: FileId,
+        layers: &[Layer],
+        span: Span,
+    ) -> Option<MessageInput> {
+        let (base, patches) = base_and_patches(layers.iter().filter_map(|l| l.message));
+        if base.is_none() && patches.is_empty() {
+            suite.diagnostics.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    file,
+                    span,
+                    "an event-stream action's test needs the message it receives",
+                )
+                .help("add `message:` (a message file such as events/message.json, or an inline envelope with `type`, `time` and `data`)"),
+            );
+            return None;
+        }
+        let tenant = suite.loaded.ws.settings.tenant.id.clone();
+        let (name, mut wrapper) = match base {
+            Some(node) => {
+                let spec = node.as_str().unwrap_or_default();
+                match self.base_message(spec) {
+                    Ok(value) => (spec.to_string(), value),
+                    Err(message) => {
+                        suite.diagnostics.push(
+                            Diagnostic::new(Code::InvalidValue, file, node.span, message).help(
+                                "a message file is JSON: a CloudEvents envelope, or `{\"message\": ..., \"fetch\": ...}` as `authflow action test` reads it",
+                            ),
+                        );
+                        return None;
+                    }
+                }
+            }
+            None => ("inline message".to_string(), json!({ "message": {} })),
+        };
+        for patch in &patches {
+            let mut fields = patch.to_json();
+            if let Value::Object(map) = &mut fields {
+                map.remove("from");
+            }
+            merge_json(&mut wrapper["message"], fields);
+        }
+        if let Value::Object(envelope) = &mut wrapper["message"] {
+            let fixed = [
+                (
+                    "specversion",
+                    json!(crate::catalog::stream_events::SPEC_VERSION),
+                ),
+                (
+                    "source",
+                    json!(crate::catalog::stream_events::tenant_urn(&tenant)),
+                ),
+                ("tenantid", json!(tenant)),
+                ("id", json!("evt_test")),
+            ];
+            for (key, value) in fixed {
+                envelope.entry(key).or_insert(value);
+            }
+            if let Some(now) = layers
+                .iter()
+                .filter_map(|l| l.now)
+                .next_back()
+                .and_then(Node::as_str)
+            {
+                envelope.insert("time".into(), json!(now));
+            }
+        }
+        match crate::streams::message::test_event(wrapper, &tenant) {
+            Ok(test) => Some((name, test.message, test.fetch)),
+            Err(errors) => {
+                for error in errors {
+                    let path = error.path.strip_prefix("message.").unwrap_or(&error.path);
+                    let segments: Vec<&str> = path.split('.').collect();
+                    let first = segments.first().copied().unwrap_or_default();
+                    let node = patches
+                        .iter()
+                        .rev()
+                        .find(|p| p.get(first).is_some())
+                        .map(|p| p.deepest(&segments))
+                        .or(base)
+                        .or_else(|| patches.last().copied());
+                    suite.diagnostics.push(
+                        Diagnostic::new(
+                            Code::InvalidValue,
+                            file,
+                            node.map_or(span, |n| n.span),
+                            format!("the message does not follow the event-type catalogue: {error}"),
+                        )
+                        .help("`authflow schema stream-event` prints the shape of every event type's message"),
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    /// A message file as `{message, fetch?, description?}`, cached by path.
+    fn base_message(&mut self, spec: &str) -> Result<Value, String> {
+        let key = format!("message:{spec}");
+        if let Some(cached) = self.events.get(&key) {
+            return cached.clone();
+        }
+        let path = self.root.join(spec);
+        let loaded = read_in_workspace(&self.root, &path)
+            .map_err(|e| e.0)
+            .and_then(|text| {
+                serde_json::from_str::<Value>(&text).map_err(|e| format!("{spec}: not JSON: {e}"))
+            })
+            .and_then(|value| match value {
+                // A bare envelope, as `stream run` lines hold them.
+                Value::Object(map) if !map.contains_key("message") => {
+                    Ok(json!({ "message": Value::Object(map) }))
+                }
+                Value::Object(map) => Ok(Value::Object(map)),
+                _ => Err(format!("{spec}: a message file holds a JSON object")),
+            });
+        self.events.insert(key, loaded.clone());
+        loaded
     }
 
     /// Builds the case's event: base (preset or file), inline fields merged over it, then
@@ -480,24 +725,7 @@ impl Builder {
         file: FileId,
         layers: &[Layer],
     ) -> Option<(String, SimEvent)> {
-        let mut base: Option<&Node> = None;
-        let mut patches: Vec<&Node> = Vec::new();
-        for node in layers.iter().filter_map(|l| l.event) {
-            match &node.value {
-                NodeValue::Str(_) => {
-                    base = Some(node);
-                    patches.clear();
-                }
-                NodeValue::Map(_) => {
-                    if let Some(from) = node.get("from") {
-                        base = Some(from);
-                        patches.clear();
-                    }
-                    patches.push(node);
-                }
-                _ => {}
-            }
-        }
+        let (base, patches) = base_and_patches(layers.iter().filter_map(|l| l.event));
         let (name, mut event) = match base {
             Some(node) => {
                 let spec = node.as_str().unwrap_or_default();
@@ -672,6 +900,33 @@ fn test_password_hash(id: &str, password: &str) -> String {
         .hash_password_with_salt(password.as_bytes(), &salt[..16])
         .map(|h| h.to_string())
         .unwrap_or_default()
+}
+
+/// The base of a layered input (`event:` or `message:`): the last layer's name, or `from:` of
+/// its mapping, and the mappings merged over that base, in order. A name or a `from:` starts
+/// over; a mapping without `from:` patches what the layers before it built.
+fn base_and_patches<'n>(
+    nodes: impl Iterator<Item = &'n Node>,
+) -> (Option<&'n Node>, Vec<&'n Node>) {
+    let mut base: Option<&Node> = None;
+    let mut patches: Vec<&Node> = Vec::new();
+    for node in nodes {
+        match &node.value {
+            NodeValue::Str(_) => {
+                base = Some(node);
+                patches.clear();
+            }
+            NodeValue::Map(_) => {
+                if let Some(from) = node.get("from") {
+                    base = Some(from);
+                    patches.clear();
+                }
+                patches.push(node);
+            }
+            _ => {}
+        }
+    }
+    (base, patches)
 }
 
 fn looks_like_path(spec: &str) -> bool {
@@ -957,6 +1212,153 @@ fn check_expect(
     suite.diagnostics.append(&mut out);
 }
 
+/// The expectation keys a message case can be held to: an event-stream action has no
+/// decision, state, claims or session, and emits nothing.
+const MESSAGE_EXPECT_KEYS: &[&str] = &["outcome", "blocks", "logs", "fetches", "failures"];
+
+/// Checks that the expectations fit what the case runs: the outcomes of its kind, no login
+/// results for a message case, emitted events only for a flow (with known event types,
+/// streams and stream actions).
+fn check_expect_kind(
+    suite: &mut WorkspaceSuite,
+    file: FileId,
+    target: &Target,
+    message_case: bool,
+    expect: &Node,
+) {
+    let mut out = Vec::new();
+    if let Some(outcome) = expect.get("outcome")
+        && let Some(value) = outcome.as_str()
+    {
+        let (allowed, what) = if message_case {
+            (format::MESSAGE_OUTCOMES, "a message case")
+        } else {
+            (format::LOGIN_OUTCOMES, "a login run")
+        };
+        if !allowed.contains(&value) {
+            out.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    file,
+                    outcome.span,
+                    format!("{what} does not end `{value}`"),
+                )
+                .help(format!(
+                    "{what} ends {}",
+                    allowed
+                        .iter()
+                        .map(|o| format!("`{o}`"))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                )),
+            );
+        }
+    }
+    for (key, node) in expect.as_map() {
+        if message_case && !MESSAGE_EXPECT_KEYS.contains(&key.name.as_str()) {
+            out.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    file,
+                    key.span,
+                    format!("an event-stream action's run has no `{}`", key.name),
+                )
+                .help(format!(
+                    "a message case can expect {}",
+                    MESSAGE_EXPECT_KEYS.join(", ")
+                )),
+            );
+        } else if key.name == "events" && !matches!(target, Target::Flow(_)) {
+            out.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    file,
+                    key.span,
+                    "only a flow run emits events to streams",
+                )
+                .help("expect `events:` in a test that runs a flow"),
+            );
+        } else if key.name == "events" {
+            check_emitted(suite, file, node, &mut out);
+        }
+    }
+    suite.diagnostics.append(&mut out);
+}
+
+/// `events:` entries name known event types, streams and the streams' actions.
+fn check_emitted(suite: &WorkspaceSuite, file: FileId, events: &Node, out: &mut Vec<Diagnostic>) {
+    let streams = &suite.loaded.streams;
+    for entry in events.as_seq() {
+        if let Some(ty) = entry.get("type")
+            && let Some(name) = ty.as_str()
+            && crate::catalog::stream_events::event_type(name).is_none()
+        {
+            let d = Diagnostic::new(
+                Code::UnknownTestTarget,
+                file,
+                ty.span,
+                format!("no event type `{name}`"),
+            );
+            out.push(match crate::catalog::stream_events::suggest(name) {
+                Some(close) => d.help(format!("did you mean `{close}`?")),
+                None => d.help(format!(
+                    "the event types: {}",
+                    crate::catalog::stream_events::names().join(", ")
+                )),
+            });
+        }
+        let stream_names = streams.iter().map(|s| s.name.as_str());
+        let named = entry
+            .get("streams")
+            .map(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .chain(
+                entry
+                    .get("deliveries")
+                    .map(Node::as_seq)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|d| d.get("stream")),
+            );
+        for node in named {
+            if let Some(name) = node.as_str()
+                && !streams.iter().any(|s| s.name == name)
+            {
+                out.push(unknown(
+                    file,
+                    node.span,
+                    "stream",
+                    name,
+                    stream_names.clone(),
+                ));
+            }
+        }
+        let bound: BTreeSet<&str> = streams
+            .iter()
+            .flat_map(|s| s.spec.actions.iter().map(|a| a.value.as_str()))
+            .collect();
+        for delivery in entry
+            .get("deliveries")
+            .map(Node::as_seq)
+            .unwrap_or_default()
+        {
+            if let Some(action) = delivery.get("action")
+                && let Some(slug) = action.as_str()
+                && !bound.contains(slug)
+            {
+                out.push(unknown(
+                    file,
+                    action.span,
+                    "stream action",
+                    slug,
+                    bound.iter().copied(),
+                ));
+            }
+        }
+    }
+}
+
 /// Every `regex:` value in the expectations.
 fn regex_nodes(expect: &Node) -> Vec<&Node> {
     let mut found = Vec::new();
@@ -968,6 +1370,18 @@ fn regex_nodes(expect: &Node) -> Vec<&Node> {
     }
     for (_, failure) in expect.get("failures").map(Node::as_map).unwrap_or_default() {
         found.extend(failure.get("regex"));
+    }
+    for event in expect.get("events").map(Node::as_seq).unwrap_or_default() {
+        for delivery in event
+            .get("deliveries")
+            .map(Node::as_seq)
+            .unwrap_or_default()
+        {
+            for log in delivery.get("logs").map(Node::as_seq).unwrap_or_default() {
+                found.extend(log.get("regex"));
+            }
+            found.extend(delivery.get("failure").and_then(|f| f.get("regex")));
+        }
     }
     found
 }

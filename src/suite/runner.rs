@@ -11,6 +11,9 @@ use super::load::{Case, Target, WorkspaceSuite};
 use crate::js::{self, ActionSource, Engine};
 use crate::run::trace::{BlockStatus, BlockTrace, Outcome, Trace};
 use crate::run::{ActionRequest, ActionResult, ActionRunner, SessionConfig, Simulator};
+use crate::streams::Stream;
+use crate::streams::delivery::Deliver;
+use crate::streams::message::Message;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -68,6 +71,8 @@ struct Prepared<'s> {
     simulators: Vec<Result<Simulator<'s>, String>>,
     sources: BTreeMap<String, ActionSource>,
     session: SessionConfig,
+    /// Each stream's limits: the workspace's, within the stream's delivery timeout.
+    stream_limits: BTreeMap<String, js::Limits>,
 }
 
 /// The cases `run` would run, in order: (suite, case).
@@ -160,10 +165,22 @@ fn prepare(suite: &WorkspaceSuite) -> Prepared<'_> {
         .iter()
         .map(|(slug, a)| (slug.clone(), crate::host::action_source(ws, a)))
         .collect();
+    let stream_limits = suite
+        .loaded
+        .streams
+        .iter()
+        .map(|s| {
+            (
+                s.name.clone(),
+                crate::streams::actions::delivery_limits(ws.settings.limits, s),
+            )
+        })
+        .collect();
     Prepared {
         simulators,
         sources,
         session,
+        stream_limits,
     }
 }
 
@@ -187,22 +204,34 @@ fn run_case(
     };
     let (trace, blocks) = match &case.target {
         Target::Flow(i) => match &prepared.simulators[*i] {
-            Ok(simulator) => (
-                simulator.run(&case.sim, &case.event_name, &actions),
-                suite.flows[*i]
+            Ok(simulator) => {
+                let mut trace = simulator.run(&case.sim, &case.event_name, &actions);
+                if let Err(message) = emit(suite, prepared, case, &actions, &mut trace) {
+                    return failed_to_start(index, s, c, case, &message, started);
+                }
+                let blocks = suite.flows[*i]
                     .plan
                     .blocks
                     .iter()
                     .map(|b| b.id.clone())
-                    .collect(),
-            ),
+                    .collect();
+                (trace, blocks)
+            }
             Err(message) => {
                 return failed_to_start(index, s, c, case, message, started);
             }
         },
-        Target::Action(slug) => (action_alone(case, slug, &actions), vec![slug.clone()]),
+        Target::Action(slug) => (
+            action_alone(suite, prepared, case, slug, &actions),
+            vec![slug.clone()],
+        ),
     };
-    let observed = Observed::new(&trace, blocks, &prepared.session.signing_key);
+    let mut observed = Observed::new(&trace, blocks, &prepared.session.signing_key);
+    if case.message.is_some() {
+        // A stream action's run is delivered or failed; it has no login decision.
+        let failed = trace.blocks.iter().any(|b| b.failure.is_some());
+        observed.outcome = json!(if failed { "failed" } else { "delivered" });
+    }
     let mismatches = expect::check(case.expect.as_ref(), &observed, case.span);
     CaseResult {
         index,
@@ -244,16 +273,117 @@ fn failed_to_start(
     }
 }
 
-/// The Test pane: one action run alone on the case's event (with its `user`, if any), shown
-/// as a one-block trace so the same expectations apply.
-fn action_alone(case: &Case, slug: &str, actions: &CaseActions) -> Trace {
+/// Emits a flow run's events to the workspace's streams and delivers them on the suite's
+/// engine, with the case's secrets and recorded responses (as `authflow run` does).
+fn emit(
+    suite: &WorkspaceSuite,
+    prepared: &Prepared,
+    case: &Case,
+    actions: &CaseActions,
+    trace: &mut Trace,
+) -> Result<(), String> {
+    let streams = &suite.loaded.streams;
+    if streams.is_empty() {
+        return Ok(());
+    }
+    let ws = &suite.loaded.ws;
+    let deliverer = |stream: &Stream| -> Result<Box<dyn Deliver + '_>, js::EngineError> {
+        Ok(Box::new(CaseDelivery {
+            actions,
+            ws,
+            stream: stream.name.clone(),
+            limits: prepared
+                .stream_limits
+                .get(&stream.name)
+                .copied()
+                .unwrap_or(actions.limits),
+            recordings: &case.sim.fetch,
+        }))
+    };
+    crate::streams::emit::emit_with(ws, streams, &case.sim, &suite.directory, trace, &deliverer)
+        .map_err(|e| e.to_string())
+}
+
+/// Delivers one stream's events to its actions, on the case's runner.
+struct CaseDelivery<'a> {
+    actions: &'a CaseActions<'a>,
+    ws: &'a crate::workspace::Workspace,
+    stream: String,
+    limits: js::Limits,
+    recordings: &'a BTreeMap<String, crate::run::event::RecordedResponse>,
+}
+
+impl Deliver for CaseDelivery<'_> {
+    fn deliver(
+        &self,
+        _worker: usize,
+        message: &Message,
+        action: &str,
+        clock_ms: i64,
+    ) -> Option<ActionResult> {
+        // A disabled action receives nothing (the delivery records it as skipped).
+        if !self.ws.actions.get(action)?.meta.enabled {
+            return None;
+        }
+        let event = message.action_event(&self.stream, &self.ws.settings.tenant);
+        let request = ActionRequest {
+            slug: action,
+            event: &event,
+            now: clock_ms.div_euclid(1000),
+            fetch: self.recordings,
+        };
+        Some(self.actions.run_at(request, &self.limits, clock_ms))
+    }
+}
+
+/// The Test pane: one action run alone on the case's event (with its `user`, if any), or an
+/// event-stream action on the case's message, shown as a one-block trace so the same
+/// expectations apply.
+fn action_alone(
+    suite: &WorkspaceSuite,
+    prepared: &Prepared,
+    case: &Case,
+    slug: &str,
+    actions: &CaseActions,
+) -> Trace {
     let started = Instant::now();
-    let result = actions.run_action(ActionRequest {
-        slug,
-        event: &case.sim.event,
-        now: case.sim.now,
-        fetch: &case.sim.fetch,
-    });
+    let result = match &case.message {
+        Some(message) => {
+            // The stream that delivers to the action names it in `streamid` and bounds it
+            // with its timeout; an action no stream binds runs as `action test` runs it.
+            let stream = suite
+                .loaded
+                .streams
+                .iter()
+                .find(|s| s.spec.actions.iter().any(|a| a.value == slug));
+            let (name, limits) = match stream {
+                Some(s) => (
+                    s.name.as_str(),
+                    prepared
+                        .stream_limits
+                        .get(&s.name)
+                        .copied()
+                        .unwrap_or(actions.limits),
+                ),
+                None => ("action-test", actions.limits),
+            };
+            let event = message.action_event(name, &suite.loaded.ws.settings.tenant);
+            let clock_ms = message.time.saturating_mul(1000);
+            let request = ActionRequest {
+                slug,
+                event: &event,
+                now: message.time,
+                fetch: &case.sim.fetch,
+            };
+            actions.run_at(request, &limits, clock_ms)
+        }
+        None => actions.run_action(ActionRequest {
+            slug,
+            event: &case.sim.event,
+            now: case.sim.now,
+            fetch: &case.sim.fetch,
+        }),
+    };
     let (status, outcome, reason) = match (&result.failure, &result.denied) {
         (Some(f), _) => (
             BlockStatus::Failed,
@@ -318,17 +448,26 @@ struct CaseActions<'a> {
 
 impl ActionRunner for CaseActions<'_> {
     fn run_action(&self, request: ActionRequest) -> ActionResult {
+        let clock_ms = request.now.saturating_mul(1000);
+        self.run_at(request, &self.limits, clock_ms)
+    }
+}
+
+impl CaseActions<'_> {
+    /// Runs an action within `limits` with the clock at `clock_ms`.
+    fn run_at(&self, request: ActionRequest, limits: &js::Limits, clock_ms: i64) -> ActionResult {
         let Some(source) = self.sources.get(request.slug) else {
             return crate::host::unknown_action(request.slug);
         };
         let run = |source: &ActionSource| {
-            crate::host::run_on(
+            crate::host::run_on_at(
                 self.engine,
                 self.tenant,
                 source,
                 &request,
-                &self.limits,
+                limits,
                 self.allowlist,
+                clock_ms,
             )
         };
         if self.secrets.is_empty() {
