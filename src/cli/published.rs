@@ -135,7 +135,9 @@ pub fn bundle_flow(
         .map_err(|e| CliError::Usage(format!("a temporary directory: {e}")))?;
     published::write_tree(dir.path(), &verified.sources).map_err(CliError::Usage)?;
     let mut diagnostics = Vec::new();
-    let ws = Workspace::load(dir.path(), &mut diagnostics)?;
+    let mut ws = Workspace::load(dir.path(), &mut diagnostics)?;
+    crate::release::pins::alias_planned(&mut ws, &plan)
+        .map_err(|e| CliError::Usage(format!("refused: {}: {e}", bundle.display())))?;
     if let Some(error) = diagnostics.iter().find(|d| d.is_error()) {
         return Err(CliError::Usage(format!(
             "the bundle's workspace files do not load: {}",

@@ -43,7 +43,8 @@ pub fn release_files(lock: &Lock, release: &Release) -> Result<BTreeMap<String, 
     Ok(files)
 }
 
-/// Writes release `release` of the workspace at `root` to a temporary directory. The secrets
+/// Writes release `release` of the workspace at `root` (with the workspace's lock) to a
+/// temporary directory. The secrets
 /// file of the workspace (`.authflow/secrets.yaml`) is copied along, so secrets resolve as
 /// they do for the working tree.
 pub fn materialize(
@@ -53,41 +54,15 @@ pub fn materialize(
     key: Option<&PublicKey>,
 ) -> Result<Materialized, String> {
     let files = release_files(lock, release)?;
-    let from_git = match (&release.commit, release.dirty) {
-        (Some(commit), false) => {
-            from_git(root, commit, &files).map(|f| (f, Origin::Git(commit.clone())))
-        }
-        (Some(_), true) => {
-            Err("it was published from a working tree with uncommitted changes".to_string())
-        }
-        (None, _) => Err("it was published outside a git repository".to_string()),
-    };
-    let (contents, origin) = match from_git {
-        Ok(found) => found,
-        Err(git_reason) => {
-            let path = bundle_path(root, release.release);
-            match from_bundle(&path, lock, key) {
-                Ok(verified) => (
-                    verified.sources,
-                    Origin::Bundle {
-                        signature_checked: verified.signature_checked,
-                    },
-                ),
-                Err(bundle_reason) => {
-                    return Err(format!(
-                        "release {} cannot be read back: not from git ({git_reason}), not from its bundle {} ({bundle_reason})",
-                        release.release,
-                        path.display()
-                    ));
-                }
-            }
-        }
-    };
+    let (contents, origin) = read_files(root, lock, release, &files, key)?;
     let dir = tempfile::Builder::new()
         .prefix("authflow-release-")
         .tempdir()
         .map_err(|e| format!("a temporary directory: {e}"))?;
     write_tree(dir.path(), &contents)?;
+    // The lock comes along so that the release's pins (`log-user@3`) resolve as they did.
+    std::fs::write(dir.path().join(super::LOCK_FILE), lock.to_text())
+        .map_err(|e| format!("{}: {e}", super::LOCK_FILE))?;
     let secrets = root.join(".authflow").join("secrets.yaml");
     if std::fs::symlink_metadata(&secrets).is_ok_and(|m| m.is_file()) {
         let target = dir.path().join(".authflow");
@@ -100,6 +75,62 @@ pub fn materialize(
         release: release.clone(),
         origin,
     })
+}
+
+/// Reads `files` (workspace-relative path -> the sha256 the lock records) as release
+/// `release` published them: from the git objects of its commit when it was published from a
+/// clean tree, or else from its verified bundle. Every file is checked against its sha256.
+pub fn read_files(
+    root: &Path,
+    lock: &Lock,
+    release: &Release,
+    files: &BTreeMap<String, String>,
+    key: Option<&PublicKey>,
+) -> Result<(BTreeMap<String, Vec<u8>>, Origin), String> {
+    let from_git = match (&release.commit, release.dirty) {
+        (Some(commit), false) => {
+            from_git(root, commit, files).map(|f| (f, Origin::Git(commit.clone())))
+        }
+        (Some(_), true) => {
+            Err("it was published from a working tree with uncommitted changes".to_string())
+        }
+        (None, _) => Err("it was published outside a git repository".to_string()),
+    };
+    match from_git {
+        Ok(found) => Ok(found),
+        Err(git_reason) => {
+            let bundle_file = bundle_path(root, release.release);
+            match from_bundle(&bundle_file, lock, key) {
+                Ok(verified) => {
+                    let mut contents = BTreeMap::new();
+                    for (path, sha) in files {
+                        let bytes = verified
+                            .sources
+                            .get(path)
+                            .filter(|bytes| &sha256_hex(bytes) == sha)
+                            .ok_or_else(|| {
+                                format!(
+                                    "its bundle {} does not hold {path} as published",
+                                    bundle_file.display()
+                                )
+                            })?;
+                        contents.insert(path.clone(), bytes.clone());
+                    }
+                    Ok((
+                        contents,
+                        Origin::Bundle {
+                            signature_checked: verified.signature_checked,
+                        },
+                    ))
+                }
+                Err(bundle_reason) => Err(format!(
+                    "release {} cannot be read back: not from git ({git_reason}), not from its bundle {} ({bundle_reason})",
+                    release.release,
+                    bundle_file.display()
+                )),
+            }
+        }
+    }
 }
 
 /// Writes workspace-relative files (already validated as relative paths) under `dir`.
