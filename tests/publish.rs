@@ -679,3 +679,48 @@ fn pins_resolve_against_the_lock() {
         "{out}"
     );
 }
+
+/// `authflow test --published` runs the working tree's tests against the last release: a
+/// draft that breaks a tested behaviour fails `test` and passes `test --published`.
+#[test]
+fn test_published_runs_the_tests_against_the_last_release() {
+    let ws = Ws::new();
+    copy_dir(
+        &repo_root().join("examples/log-user/tests"),
+        &ws.path().join("tests"),
+    );
+    ws.publish();
+    ws.commit("release 1");
+    ws.edit(
+        "actions/log-user.js",
+        "login for ${email}",
+        "sign-in for ${email}",
+    );
+    let draft = ws.authflow(&["test"]);
+    assert_eq!(draft.status.code(), Some(1), "{}", text(&draft));
+    assert!(text(&draft).contains("FAIL "), "{}", text(&draft));
+
+    let published = ws.authflow(&["test", "--published"]);
+    assert_eq!(published.status.code(), Some(0), "{}", text(&published));
+    let out = text(&published);
+    assert!(
+        out.contains("testing published release 1, from git commit"),
+        "{out}"
+    );
+    assert!(out.contains("5 passed, 0 failed"), "{out}");
+    // Test files show where they live in the working tree, and can be named one by one.
+    assert!(out.contains("ok   tests/login.test.yaml: "), "{out}");
+    let one = ws.authflow(&["test", "--published", "tests/login.test.yaml"]);
+    assert_eq!(one.status.code(), Some(0), "{}", text(&one));
+    assert!(text(&one).contains("5 passed, 0 failed"), "{}", text(&one));
+
+    // A workspace without a release has nothing to test this way.
+    let fresh = Ws::new();
+    let out = fresh.authflow(&["test", "--published"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("nothing is published yet"),
+        "{}",
+        text(&out)
+    );
+}
