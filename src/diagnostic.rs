@@ -152,6 +152,8 @@ codes! {
     DuplicateFlowName = "AF070", "duplicate-flow-name", Error, "Two flow files declare the same flow name; releases version flows by name.";
     PublishedModuleChanged = "AF071", "published-module-changed", Error, "A module version file changed after a release published it.";
     InvalidLock = "AF072", "invalid-lock", Error, "authflow.lock is malformed or inconsistent.";
+    UnknownActionVersion = "AF073", "unknown-action-version", Error, "A flow pins an action version (`log-user@3`) that authflow.lock does not have or that cannot be read back.";
+    UnpinnedDraftAction = "AF074", "unpinned-draft-action", Warning, "A flow runs an unpinned action whose working tree differs from its last published version.";
     UnknownVar = "AF080", "unknown-var", Error, "A `${{ vars.NAME }}` or `${{ clients.NAME }}` reference that the selected environment (and authflow.yaml) does not define, or that is malformed.";
 }
 

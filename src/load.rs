@@ -65,14 +65,6 @@ pub fn load(
         Some(root) => Workspace::load(root, &mut diagnostics)?,
         None => Workspace::empty(),
     };
-    let environment = Environment::select(&mut ws, env, &mut diagnostics).map_err(|e| {
-        let dir = root
-            .as_deref()
-            .map(|r| r.join(workspace::env::ENVIRONMENTS_DIR))
-            .unwrap_or_default();
-        ReadError::new(&dir, ReadErrorKind::Io(std::io::Error::other(e.0)))
-    })?;
-    let streams = crate::streams::file::load(&mut ws, &mut diagnostics);
     let (lock, mut lock_diagnostics) = crate::release::check::read_lock(&mut ws);
     diagnostics.append(&mut lock_diagnostics);
     let mut flows = Vec::new();
@@ -95,6 +87,16 @@ pub fn load(
             }
         }
     }
+    // Pinned versions join the actions before the environment substitutes their metadata.
+    crate::release::pins::load(&mut ws, &lock, &flows);
+    let environment = Environment::select(&mut ws, env, &mut diagnostics).map_err(|e| {
+        let dir = root
+            .as_deref()
+            .map(|r| r.join(workspace::env::ENVIRONMENTS_DIR))
+            .unwrap_or_default();
+        ReadError::new(&dir, ReadErrorKind::Io(std::io::Error::other(e.0)))
+    })?;
+    let streams = crate::streams::file::load(&mut ws, &mut diagnostics);
     for (file, flow) in &mut flows {
         if let Some(flow) = flow {
             environment.apply_flow(flow, *file, &mut diagnostics);

@@ -93,6 +93,48 @@ impl Ws {
         self.path().join(format!(".authflow/releases/{n}.bundle"))
     }
 
+    /// Runs a publish that must be refused, asserting it wrote nothing; returns its output.
+    fn publish_refused(&self) -> String {
+        let before = listing(self.path());
+        let out = self.authflow(&["publish"]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        assert_eq!(
+            listing(self.path()),
+            before,
+            "publish wrote files although it refused"
+        );
+        text(&out)
+    }
+
+    /// The outcome of a JSON run of flows/login.yaml on the US user, and everything printed.
+    fn outcome(&self, extra: &[&str]) -> (String, String) {
+        let mut args = vec![
+            "run",
+            "flows/login.yaml",
+            "--event",
+            "logged-in-us-user",
+            "--no-store",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let out = self.authflow(&args);
+        let trace: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
+        (trace["outcome"].as_str().unwrap().to_string(), text(&out))
+    }
+
+    /// Publishes and commits release 1, then edits the draft action to deny US logins.
+    fn publish_then_deny_us_in_the_draft(&self) {
+        self.publish();
+        self.commit("release 1");
+        self.edit(
+            "actions/log-user.js",
+            "  api.state.set('country'",
+            "  if (event.request?.geo?.country === 'US') api.deny('us-logins-paused')\n  api.state.set('country'",
+        );
+    }
+
     fn publish(&self) -> String {
         let out = self.authflow(&["publish"]);
         assert_eq!(out.status.code(), Some(0), "publish: {}", text(&out));
@@ -163,16 +205,9 @@ fn publish_refuses_on_an_error_and_writes_nothing() {
         "action: log-user",
         "action: no-such-action",
     );
-    let before = listing(ws.path());
-    let out = ws.authflow(&["publish"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("AF040"), "{}", text(&out));
-    assert!(text(&out).contains("publish refused"), "{}", text(&out));
-    assert_eq!(
-        listing(ws.path()),
-        before,
-        "publish wrote files although it refused"
-    );
+    let out = ws.publish_refused();
+    assert!(out.contains("AF040"), "{out}");
+    assert!(out.contains("publish refused"), "{out}");
 
     // Without the signing key's value the gate refuses too.
     ws.edit(
@@ -254,29 +289,8 @@ fn only_changed_items_get_a_new_version() {
 #[test]
 fn draft_and_published_runs_differ() {
     let ws = Ws::new();
-    ws.publish();
-    ws.commit("release 1");
-    ws.edit(
-        "actions/log-user.js",
-        "  api.state.set('country'",
-        "  if (event.request?.geo?.country === 'US') api.deny('us-logins-paused')\n  api.state.set('country'",
-    );
-    let run = |extra: &[&str]| {
-        let mut args = vec![
-            "run",
-            "flows/login.yaml",
-            "--event",
-            "logged-in-us-user",
-            "--no-store",
-            "--format",
-            "json",
-        ];
-        args.extend_from_slice(extra);
-        let out = ws.authflow(&args);
-        let trace: serde_json::Value =
-            serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out)));
-        (trace["outcome"].as_str().unwrap().to_string(), text(&out))
-    };
+    ws.publish_then_deny_us_in_the_draft();
+    let run = |extra: &[&str]| ws.outcome(extra);
     let (draft, _) = run(&[]);
     let (published, note) = run(&["--published"]);
     assert_eq!(draft, "deny");
@@ -579,4 +593,134 @@ fn the_gate_runs_the_workspace_tests() {
         lock
     );
     assert!(!ws.bundle(2).exists());
+}
+
+/// `action: log-user@1` runs published version 1 (read back from its release's commit) while
+/// the working tree holds a draft; check reports a pin to a missing version at the `@N` and
+/// warns on an unpinned action whose draft differs from its last published version.
+#[test]
+fn pins_resolve_against_the_lock() {
+    let ws = Ws::new();
+    ws.publish_then_deny_us_in_the_draft();
+    let outcome = || ws.outcome(&[]).0;
+    let check = || {
+        let out = ws.authflow(&["check", "--format", "json"]);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+
+    // Unpinned: the draft runs, and check warns that it is a draft.
+    assert_eq!(outcome(), "deny");
+    let (code, report) = check();
+    assert_eq!(code, Some(0), "{report}");
+    assert!(report.contains("\"code\": \"AF074\""), "{report}");
+
+    // Pinned to v1: the published source runs, and there is nothing to warn about.
+    ws.edit("flows/login.yaml", "action: log-user", "action: log-user@1");
+    assert_eq!(outcome(), "allow");
+    let (code, report) = check();
+    assert_eq!(code, Some(0), "{report}");
+    assert!(
+        !report.contains("AF074") && !report.contains("AF073"),
+        "{report}"
+    );
+    let plan = ws.authflow(&["compile", "flows/login.yaml"]);
+    assert!(
+        String::from_utf8_lossy(&plan.stdout).contains("log-user@1"),
+        "{}",
+        text(&plan)
+    );
+
+    // Pinned to a version the lock does not have: an error at the `@7`, and run refuses.
+    ws.edit(
+        "flows/login.yaml",
+        "action: log-user@1",
+        "action: log-user@7",
+    );
+    let (code, report) = check();
+    assert_eq!(code, Some(1), "{report}");
+    let report: serde_json::Value =
+        serde_json::from_str(&report).unwrap_or_else(|_| panic!("{report}"));
+    let diagnostic = report["diagnostics"]
+        .as_array()
+        .and_then(|all| all.iter().find(|d| d["code"] == "AF073"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(
+        diagnostic["message"].as_str().unwrap().contains("has v1"),
+        "{diagnostic}"
+    );
+    let flow = std::fs::read_to_string(ws.path().join("flows/login.yaml")).unwrap();
+    let at = flow.find("@7").unwrap();
+    let line = flow[..at].matches('\n').count() + 1;
+    let column = at - flow[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
+    assert_eq!(diagnostic["line"], line, "{diagnostic}");
+    assert_eq!(diagnostic["column"], column, "{diagnostic}");
+    let out = ws.authflow(&[
+        "run",
+        "flows/login.yaml",
+        "--event",
+        "logged-in-us-user",
+        "--no-store",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("AF073"), "{}", text(&out));
+
+    // A pin to an older version than the working tree's cannot be bundled: publish refuses.
+    ws.edit(
+        "flows/login.yaml",
+        "action: log-user@7",
+        "action: log-user@1",
+    );
+    let out = ws.publish_refused();
+    assert!(
+        out.contains("is not the version of `log-user` in the working tree"),
+        "{out}"
+    );
+}
+
+/// `authflow test --published` runs the working tree's tests against the last release: a
+/// draft that breaks a tested behaviour fails `test` and passes `test --published`.
+#[test]
+fn test_published_runs_the_tests_against_the_last_release() {
+    let ws = Ws::new();
+    copy_dir(
+        &repo_root().join("examples/log-user/tests"),
+        &ws.path().join("tests"),
+    );
+    ws.publish();
+    ws.commit("release 1");
+    ws.edit(
+        "actions/log-user.js",
+        "login for ${email}",
+        "sign-in for ${email}",
+    );
+    let draft = ws.authflow(&["test"]);
+    assert_eq!(draft.status.code(), Some(1), "{}", text(&draft));
+    assert!(text(&draft).contains("FAIL "), "{}", text(&draft));
+
+    let published = ws.authflow(&["test", "--published"]);
+    assert_eq!(published.status.code(), Some(0), "{}", text(&published));
+    let out = text(&published);
+    assert!(
+        out.contains("testing published release 1, from git commit"),
+        "{out}"
+    );
+    assert!(out.contains("5 passed, 0 failed"), "{out}");
+    // Test files show where they live in the working tree, and can be named one by one.
+    assert!(out.contains("ok   tests/login.test.yaml: "), "{out}");
+    let one = ws.authflow(&["test", "--published", "tests/login.test.yaml"]);
+    assert_eq!(one.status.code(), Some(0), "{}", text(&one));
+    assert!(text(&one).contains("5 passed, 0 failed"), "{}", text(&one));
+
+    // A workspace without a release has nothing to test this way.
+    let fresh = Ws::new();
+    let out = fresh.authflow(&["test", "--published"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("nothing is published yet"),
+        "{}",
+        text(&out)
+    );
 }

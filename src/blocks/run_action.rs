@@ -17,7 +17,7 @@ pub static ROW: BlockType = BlockType {
     config: &[required(
         "action",
         ConfigKind::ActionRef,
-        "The action's slug (file name under actions/).",
+        "The action's slug (file name under actions/), optionally pinned to a published version: `log-user@3`.",
     )],
     requires: &[],
     provides: &[],
@@ -35,6 +35,42 @@ fn lower(cx: &Lowering) -> Result<Op, String> {
     Ok(Op::run_action(RunAction {
         action: cx.text("action"),
     }))
+}
+
+/// An action reference as a flow writes it: `log-user` (the working tree's draft) or
+/// `log-user@3` (published version 3, resolved against authflow.lock).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActionPin<'a> {
+    /// The slug: the name step outputs are keyed by (`step.log-user.*`), pinned or not.
+    pub slug: &'a str,
+    /// The text after `@`, with its byte offset in the reference; `None` when unpinned.
+    pub version: Option<(usize, &'a str)>,
+}
+
+impl<'a> ActionPin<'a> {
+    pub fn parse(reference: &'a str) -> ActionPin<'a> {
+        match reference.split_once('@') {
+            Some((slug, version)) => ActionPin {
+                slug,
+                version: Some((slug.len() + 1, version)),
+            },
+            None => ActionPin {
+                slug: reference,
+                version: None,
+            },
+        }
+    }
+
+    /// The pinned version number: `Some(Ok(3))` for `@3`, `Some(Err(text))` for a pin that
+    /// is not a whole number from 1 on.
+    pub fn number(&self) -> Option<Result<u32, &'a str>> {
+        self.version.map(|(_, text)| {
+            text.parse::<u32>()
+                .ok()
+                .filter(|n| *n >= 1 && !text.starts_with(['+', '0']))
+                .ok_or(text)
+        })
+    }
 }
 
 /// A request to run one custom action.
@@ -110,7 +146,9 @@ impl Native for RunAction {
             let Some(step) = state.ctx["step"].as_object_mut() else {
                 continue;
             };
-            let outputs = step.entry(slug.to_string()).or_insert_with(|| json!({}));
+            let outputs = step
+                .entry(ActionPin::parse(slug).slug.to_string())
+                .or_insert_with(|| json!({}));
             outputs[&key] = value.clone();
             bt.state_writes.push(StateWrite { key, value });
         }

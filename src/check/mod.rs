@@ -12,6 +12,7 @@ pub mod reads;
 pub mod rules;
 pub mod types;
 
+use crate::blocks::run_action::ActionPin;
 use crate::blocks::{ConfigKind, Fact};
 use crate::catalog::api::Trigger;
 use crate::diagnostic::{Code, Diagnostic, FileId};
@@ -200,7 +201,8 @@ pub fn check_flow(
     let flow_actions: Vec<String> = graph
         .blocks
         .iter()
-        .filter_map(|b| b.action().and_then(|v| v.as_str()).map(str::to_string))
+        .filter_map(|b| b.action().and_then(|v| v.as_str()))
+        .map(|reference| ActionPin::parse(reference).slug.to_string())
         .collect();
     let conditions: Vec<_> = graph
         .blocks
@@ -343,7 +345,9 @@ fn block_effects(
     {
         for write in &facts.state_writes {
             if let Some(key) = &write.key {
-                available.steps.insert((slug.to_string(), key.clone()));
+                available
+                    .steps
+                    .insert((ActionPin::parse(slug).slug.to_string(), key.clone()));
             }
         }
     }

@@ -9,7 +9,9 @@ use super::error::CliError;
 use super::simulate::{self, Compiled};
 use super::{commands, load};
 use crate::release::Lock;
+use crate::release::Snapshot;
 use crate::release::bundle::Bundle;
+use crate::release::keys::PublicKey;
 use crate::release::published::{self, Origin};
 use crate::release::snapshot::relative_path;
 use crate::workspace::Workspace;
@@ -48,6 +50,33 @@ pub fn published_flow(
             root.display()
         ))
     })?;
+    let (release, key) = last_release(&loaded, env, key)?;
+    let materialized = published::materialize(&root, &loaded.lock, &release, key.as_ref())
+        .map_err(CliError::Usage)?;
+    let path = materialized.dir.path().join(&rel);
+    if !path.is_file() {
+        return Err(CliError::Usage(format!(
+            "{rel} is not part of release {}",
+            release.release
+        )));
+    }
+    let compiled = simulate::compile_flow(&path, Some(materialized.dir.path()), color)?;
+    let from = origin_note(&materialized.origin);
+    Ok(FromRelease {
+        compiled,
+        dir: materialized.dir,
+        store_base: simulate::store_base(Some(&root)),
+        note: format!("published release {} ({rel}), from {from}", release.release),
+    })
+}
+
+/// The last release of `env` and the public key its bundle is checked with (`--key`, else
+/// `publish.public_key`).
+fn last_release(
+    loaded: &load::Loaded,
+    env: Option<&str>,
+    key: Option<&str>,
+) -> Result<(crate::release::lock::Release, Option<PublicKey>), CliError> {
     let release = loaded.lock.last_release(env).cloned().ok_or_else(|| {
         CliError::Usage(match env {
             Some(env) => {
@@ -63,17 +92,11 @@ pub fn published_flow(
         Some(text) => Some(commands::verify::public_key(&text)?),
         None => None,
     };
-    let materialized = published::materialize(&root, &loaded.lock, &release, key.as_ref())
-        .map_err(CliError::Usage)?;
-    let path = materialized.dir.path().join(&rel);
-    if !path.is_file() {
-        return Err(CliError::Usage(format!(
-            "{rel} is not part of release {}",
-            release.release
-        )));
-    }
-    let compiled = simulate::compile_flow(&path, Some(materialized.dir.path()), color)?;
-    let from = match &materialized.origin {
+    Ok((release, key))
+}
+
+fn origin_note(origin: &Origin) -> String {
+    match origin {
         Origin::Git(commit) => format!("git commit {}", &commit[..12.min(commit.len())]),
         Origin::Bundle {
             signature_checked: true,
@@ -81,12 +104,46 @@ pub fn published_flow(
         Origin::Bundle {
             signature_checked: false,
         } => "its bundle (integrity checked; no public key to check the signature)".to_string(),
+    }
+}
+
+/// The workspace at `root` as its last release of `env` has it, for `test --published`: the
+/// release's items over the working tree's other files (tests, event files), in a temporary
+/// directory (`published::materialize_over_tree`).
+pub struct PublishedWorkspace {
+    /// Holds the files; removed when dropped.
+    pub dir: tempfile::TempDir,
+    /// One line for the user: which release, from where.
+    pub note: String,
+}
+
+pub fn published_workspace(
+    root: &Path,
+    env: Option<&str>,
+    key: Option<&str>,
+) -> Result<PublishedWorkspace, CliError> {
+    let loaded = load::load(None, Some(root))?;
+    let Some(root) = loaded.ws.root.clone() else {
+        return Err(CliError::Usage(format!(
+            "{} is not a workspace: --published reads the workspace's releases",
+            root.display()
+        )));
     };
-    Ok(FromRelease {
-        compiled,
+    let (release, key) = last_release(&loaded, env, key)?;
+    let items = Snapshot::content(&loaded.ws, &loaded.flows).map_err(|errors| {
+        CliError::Diagnostics(super::render::human(&loaded.ws.sources, &errors, false))
+    })?;
+    let item_files = items.files.keys().cloned().collect();
+    let materialized =
+        published::materialize_over_tree(&root, &loaded.lock, &release, key.as_ref(), &item_files)
+            .map_err(CliError::Usage)?;
+    Ok(PublishedWorkspace {
+        note: format!(
+            "testing published release {}, from {} (tests from the working tree)",
+            release.release,
+            origin_note(&materialized.origin)
+        ),
         dir: materialized.dir,
-        store_base: simulate::store_base(Some(&root)),
-        note: format!("published release {} ({rel}), from {from}", release.release),
     })
 }
 
@@ -135,7 +192,9 @@ pub fn bundle_flow(
         .map_err(|e| CliError::Usage(format!("a temporary directory: {e}")))?;
     published::write_tree(dir.path(), &verified.sources).map_err(CliError::Usage)?;
     let mut diagnostics = Vec::new();
-    let ws = Workspace::load(dir.path(), &mut diagnostics)?;
+    let mut ws = Workspace::load(dir.path(), &mut diagnostics)?;
+    crate::release::pins::alias_planned(&mut ws, &plan)
+        .map_err(|e| CliError::Usage(format!("refused: {}: {e}", bundle.display())))?;
     if let Some(error) = diagnostics.iter().find(|d| d.is_error()) {
         return Err(CliError::Usage(format!(
             "the bundle's workspace files do not load: {}",

@@ -105,14 +105,15 @@ impl Analysis {
                 flow_paths.push(path.clone());
             }
         }
+        let (lock, mut lock_diagnostics) = crate::release::check::read_lock(&mut ws);
+        diagnostics.append(&mut lock_diagnostics);
+        let flows = load::parse_flows(&mut ws, &flow_paths, &mut diagnostics);
+        crate::release::pins::load(&mut ws, &lock, &flows);
         // The editor shows the workspace as `authflow check` without `--env` sees it.
         let environment =
             crate::workspace::env::Environment::select(&mut ws, None, &mut diagnostics)
                 .unwrap_or_default();
         let streams = crate::streams::file::load(&mut ws, &mut diagnostics);
-        let (lock, mut lock_diagnostics) = crate::release::check::read_lock(&mut ws);
-        diagnostics.append(&mut lock_diagnostics);
-        let flows = load::parse_flows(&mut ws, &flow_paths, &mut diagnostics);
         let loaded = Loaded {
             ws,
             flows,

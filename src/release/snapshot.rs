@@ -11,6 +11,7 @@
 //! clock and the machine never enter it.
 
 use super::lock::{ItemKey, ItemKind, LockedPackage};
+use crate::blocks::run_action::ActionPin;
 use crate::compile::{self, Plan};
 use crate::diagnostic::{Code, Diagnostic, FileId};
 use crate::span::Span;
@@ -272,6 +273,11 @@ impl Snapshot {
                 .insert(ItemKey::new(ItemKind::Module, name.clone()), content);
         }
         for (slug, action) in &ws.actions {
+            if ActionPin::parse(slug).version.is_some() {
+                // A pinned version (`log-user@3`) is a published version of `log-user`,
+                // not an item of its own.
+                continue;
+            }
             let mut content = ItemContent {
                 modules: action.meta.modules.clone(),
                 ..ItemContent::default()
@@ -314,6 +320,7 @@ impl Snapshot {
             if plans {
                 match compile::compile(ws, *file, flow) {
                     Ok(mut plan) => {
+                        errors.extend(pins_outside_tree(ws, *file, flow));
                         relativize(&mut plan, root);
                         snap.plans.insert(name.clone(), plan);
                     }
@@ -370,6 +377,35 @@ impl Snapshot {
         self.add_file(&mut content.files, rel.to_string(), text.as_bytes());
         self.items.insert(ItemKey::new(kind, name), content);
     }
+}
+
+/// A release carries the working tree's version of each action, so a flow may pin only the
+/// version the working tree holds: a pin to another version is an error for publish.
+fn pins_outside_tree(ws: &Workspace, file: FileId, flow: &Flow) -> Vec<Diagnostic> {
+    let graph = crate::graph::FlowGraph::build(flow);
+    let mut errors = Vec::new();
+    for info in &graph.blocks {
+        let Some(value) = info.action() else { continue };
+        let Some(reference) = value.as_str() else {
+            continue;
+        };
+        let pin = ActionPin::parse(reference);
+        let (Some(pinned), current) = (ws.actions.get(reference), ws.actions.get(pin.slug)) else {
+            continue;
+        };
+        if pin.version.is_some() && current.is_none_or(|c| c.code_file != pinned.code_file) {
+            errors.push(
+                Diagnostic::new(
+                    Code::InvalidWorkspace,
+                    file,
+                    value.span,
+                    format!("`{reference}` is not the version of `{}` in the working tree", pin.slug),
+                )
+                .help(format!("a release bundles the working tree's actions: restore v{}'s files under actions/ to publish this pin, or remove the pin", pin.version.map_or("", |(_, v)| v))),
+            );
+        }
+    }
+    errors
 }
 
 /// `path` relative to `root`, `/`-separated; none when it lies outside.

@@ -47,7 +47,15 @@ impl<'p> Simulator<'p> {
         directory: Directory,
         session: SessionConfig,
     ) -> Result<Simulator<'p>, LoadPlanError> {
-        let step_slugs: Vec<String> = plan.actions.keys().cloned().collect();
+        let step_slugs: Vec<String> = plan
+            .actions
+            .keys()
+            .map(|r| {
+                crate::blocks::run_action::ActionPin::parse(r)
+                    .slug
+                    .to_string()
+            })
+            .collect();
         let types = CatalogTypes {
             step_slugs: &step_slugs,
         };

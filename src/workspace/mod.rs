@@ -147,6 +147,7 @@ pub struct ModuleMeta {
 }
 
 /// A custom action as loaded.
+#[derive(Clone)]
 pub struct Action {
     pub slug: String,
     pub meta: ActionMeta,
@@ -185,6 +186,21 @@ pub struct Workspace {
     /// The selected environment's secret names (`env::Environment::secret_names`): a declared
     /// secret's value is read under the name mapped here.
     pub secret_names: BTreeMap<String, String>,
+    /// What authflow.lock says about the actions flows run (`release::pins` fills it after
+    /// loading; empty without a lock).
+    pub published: PublishedActions,
+}
+
+/// The lock's view of the workspace's actions, for the checks: pinned references
+/// (`log-user@3`) that could not be loaded, and actions whose draft differs from their last
+/// published version. A pin that loaded is an entry of `Workspace::actions` under its
+/// reference (`log-user@3`), so every rule reads it as it reads any action.
+#[derive(Clone, Debug, Default)]
+pub struct PublishedActions {
+    /// Reference -> why it does not resolve.
+    pub unresolved: BTreeMap<String, String>,
+    /// Slug -> its last published version, for actions whose working tree differs from it.
+    pub drafts: BTreeMap<String, u32>,
 }
 
 /// An error that stops loading: a file named on the command line that cannot be read.
@@ -358,6 +374,19 @@ impl Workspace {
             let Some(code_file) = self.read_source(&path, diagnostics) else {
                 continue;
             };
+            if slug.contains('@') {
+                // `@` separates a pinned version in flows (`log-user@3`).
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::InvalidWorkspace,
+                        code_file,
+                        Span::default(),
+                        format!("action file name `{slug}` contains `@`"),
+                    )
+                    .help("`@` pins a published version in a flow (`action: log-user@3`): rename the file without it"),
+                );
+                continue;
+            }
             let meta_path = path.with_extension("yaml");
             let (meta, meta_file) = if meta_path.symlink_metadata().is_ok() {
                 match self.read_source(&meta_path, diagnostics) {

@@ -56,11 +56,13 @@ pub mod stream_binding;
 pub mod template_syntax;
 pub mod undeclared_secret;
 pub mod unknown_action;
+pub mod unknown_action_version;
 pub mod unknown_block_type;
 pub mod unknown_branch_target;
 pub mod unknown_event_type;
 pub mod unknown_field;
 pub mod unknown_log_level;
+pub mod unpinned_draft_action;
 pub mod unreachable_block;
 
 use super::{Context, Sink, WorkspaceContext};
@@ -238,6 +240,16 @@ pub static RULES: &[Rule] = &[
         Code::UnknownAction,
         unknown_action::DOC,
         unknown_action::run,
+    ),
+    flow(
+        Code::UnknownActionVersion,
+        unknown_action_version::DOC,
+        unknown_action_version::run,
+    ),
+    flow(
+        Code::UnpinnedDraftAction,
+        unpinned_draft_action::DOC,
+        unpinned_draft_action::run,
     ),
     Rule {
         code: Code::DisabledAction,

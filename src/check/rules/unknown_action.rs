@@ -15,7 +15,13 @@ pub fn run(cx: &Context, sink: &mut Sink) {
         let Some(slug) = cx.action_of(i) else {
             continue;
         };
-        if cx.ws.actions.contains_key(slug) {
+        // A pin (`log-user@3`) names a published version, which unknown-action-version
+        // resolves against the lock, draft or not.
+        if cx.ws.actions.contains_key(slug)
+            || crate::blocks::run_action::ActionPin::parse(slug)
+                .version
+                .is_some()
+        {
             continue;
         }
         let span = info.action().map_or(info.block.id.span, |v| v.span);

@@ -46,6 +46,10 @@ pub struct Args {
     /// No progress bar and no line per passing case: failures and the summary only.
     #[arg(short, long)]
     quiet: bool,
+    /// Test the last release (of `--env`) instead of the working tree: its flows, actions,
+    /// modules and settings, with the working tree's tests.
+    #[arg(long, conflicts_with = "update")]
+    published: bool,
 }
 
 pub fn run(args: Args, globals: &Globals) -> CliResult {
@@ -61,7 +65,51 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
     }
     let color = crate::cli::stdout_color();
     let mut suites = Vec::new();
+    // With --published, each workspace's release in a temporary directory, kept while the
+    // cases run.
+    let mut releases = Vec::new();
     for (root, only) in workspaces(&args.paths, globals.workspace.as_deref())? {
+        if args.published {
+            let release = crate::cli::published::published_workspace(
+                &root,
+                crate::cli::selected_env(),
+                None,
+            )?;
+            eprintln!("{}", release.note);
+            // The named test files and directories, at their place in the release's copy.
+            let only = only
+                .iter()
+                .map(|p| {
+                    std::fs::canonicalize(p)
+                        .ok()
+                        .and_then(|p| Some(release.dir.path().join(p.strip_prefix(&root).ok()?)))
+                        .ok_or_else(|| {
+                            CliError::usage(format!(
+                                "{} is not inside {}",
+                                p.display(),
+                                root.display()
+                            ))
+                        })
+                })
+                .collect::<Result<Vec<PathBuf>, CliError>>()?;
+            let mut suite = suite::load(release.dir.path(), &only, crate::cli::selected_env())
+                .map_err(CliError::usage)?;
+            // Show each test file where it lives in the working tree, not in the copy.
+            let cwd = std::env::current_dir().unwrap_or_default();
+            for file in &mut suite.files {
+                if let Ok(rel) = file.path.strip_prefix(release.dir.path()) {
+                    let original = root.join(rel);
+                    file.display = original
+                        .strip_prefix(&cwd)
+                        .unwrap_or(&original)
+                        .display()
+                        .to_string();
+                }
+            }
+            suites.push(suite);
+            releases.push(release);
+            continue;
+        }
         suites
             .push(suite::load(&root, &only, crate::cli::selected_env()).map_err(CliError::usage)?);
     }
