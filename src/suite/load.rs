@@ -221,8 +221,7 @@ fn refuse_broken_streams(suite: &mut WorkspaceSuite) {
         .cloned()
         .collect();
     for stream in &suite.loaded.streams {
-        let mut found = Vec::new();
-        crate::streams::checks::check_stream(&suite.loaded.ws, stream, &mut found);
+        let found = crate::check::check_stream(&suite.loaded.ws, stream);
         errors.extend(found.into_iter().filter(Diagnostic::is_error));
     }
     suite.diagnostics.append(&mut errors);
