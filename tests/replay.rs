@@ -266,3 +266,109 @@ fn a_test_suite_replays_as_recorded_logins() {
         assert_eq!(report["summary"]["unchanged"], 2);
     }
 }
+
+/// Stores each login as `authflow run` does, in order.
+fn store_runs(dir: &Path, logins: &[Value]) {
+    std::fs::create_dir_all(dir.join("events")).unwrap();
+    for (i, login) in logins.iter().enumerate() {
+        let file = format!("events/login-{i}.json");
+        std::fs::write(dir.join(&file), login["event"].to_string()).unwrap();
+        let out = authflow(&["run", "flows/login.yaml", "--event", &file], dir);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn stored_runs_export_as_recorded_logins_and_replay_from_the_store() {
+    let ws = workspace();
+    let mut logins = recorded_logins(10);
+    logins[3]["event"]["description"] = json!("partner token tok-4b1d-secret in a field");
+    store_runs(ws.path(), &logins);
+    let export = |extra: &[&str], env: &[(&str, &str)]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_authflow"))
+            .args(["runs", "export"])
+            .args(extra)
+            .envs(env.iter().copied())
+            .current_dir(ws.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        text.lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .collect::<Vec<Value>>()
+    };
+    let lines = export(&[], &[]);
+    assert_eq!(lines.len(), 10);
+    // Oldest first, each the event as the run was given it.
+    for (i, (line, login)) in lines.iter().zip(&logins).enumerate() {
+        assert_eq!(line["flow"], "login");
+        // The risk service scores login 0 high (see recorded_logins): it was denied.
+        assert_eq!(line["outcome"], if i == 0 { "deny" } else { "allow" });
+        assert_eq!(line["event"], login["event"], "{line}");
+        assert!(line["recorded_at"].as_str().unwrap().ends_with('Z'));
+    }
+    assert!(export(&["--flow", "signup"], &[]).is_empty());
+    assert!(export(&["--since", "2999-01-01"], &[]).is_empty());
+    assert_eq!(export(&["--limit", "3"], &[]).len(), 3);
+    // A secret declared after the runs were stored is redacted at export too.
+    let settings = ws.path().join("authflow.yaml");
+    let original = std::fs::read_to_string(&settings).unwrap();
+    std::fs::write(&settings, format!("{original}secrets: [PARTNER_TOKEN]\n")).unwrap();
+    let redacted = export(&[], &[("AUTHFLOW_SECRET_PARTNER_TOKEN", "tok-4b1d-secret")]);
+    let text = serde_json::to_string(&redacted).unwrap();
+    assert!(!text.contains("tok-4b1d-secret"), "{text}");
+    assert_eq!(
+        redacted[3]["event"]["description"],
+        "partner token [redacted:PARTNER_TOKEN] in a field"
+    );
+    std::fs::write(&settings, original).unwrap();
+
+    // The flow now denies Brazil: replaying the store flips exactly its two logins.
+    std::fs::copy(
+        fixtures().join("geo-deny-br.yaml"),
+        ws.path().join("flows/login.yaml"),
+    )
+    .unwrap();
+    let (report, code, stderr) = replay_json(ws.path(), Path::new("@store"), &[]);
+    assert_eq!(code, Some(2), "{stderr}{report:#}");
+    assert_eq!(
+        report["summary"],
+        json!({"total": 10, "unchanged": 8, "allow_to_deny": 2, "deny_to_allow": 0, "other_changes": 0})
+    );
+    let brazil: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["event"]["request"]["geo"]["country"] == "BR")
+        .map(|l| &l["id"])
+        .collect();
+    let flipped: Vec<&Value> = report["changed_logins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["id"])
+        .collect();
+    assert_eq!(flipped, brazil);
+    // The same logins through an export file give the same report; --since narrows the store.
+    let file = write_jsonl(ws.path(), &lines);
+    let (from_file, code, _) = replay_json(ws.path(), &file, &[]);
+    assert_eq!(code, Some(2));
+    assert_eq!(from_file["summary"], report["summary"]);
+    let (none, code, stderr) =
+        replay_json(ws.path(), Path::new("@store"), &["--since", "2999-01-01"]);
+    assert_eq!(code, Some(1), "{none}");
+    assert!(
+        stderr.contains("holds no recorded login of flow `login`"),
+        "{stderr}"
+    );
+    let (_, code, stderr) = replay_json(ws.path(), &file, &["--since", "2h"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("--from @store"), "{stderr}");
+}

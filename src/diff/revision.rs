@@ -65,6 +65,22 @@ pub struct Materialized {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// A version already written to a temporary directory (a release read back), kept alive as
+/// long as the returned value.
+pub fn in_temporary_dir(
+    dir: tempfile::TempDir,
+    label: String,
+    commit: Option<String>,
+) -> Materialized {
+    Materialized {
+        root: dir.path().to_path_buf(),
+        label,
+        commit,
+        skipped: Vec::new(),
+        _dir: Some(dir),
+    }
+}
+
 /// The working tree itself.
 pub fn working_tree(root: &Path) -> Materialized {
     Materialized {

@@ -111,6 +111,28 @@ pub fn read_jsonl(
 }
 
 impl RecordedLogin {
+    /// A stored run as a recorded login: its id, flow, time, outcome and the event it was
+    /// given. The store redacted the workspace's secret values when it kept the run;
+    /// `secrets` (the values known now) are redacted again, so a secret added since is not
+    /// exported either.
+    pub fn from_stored(
+        run: &crate::store::StoredRun,
+        secrets: &[(String, String)],
+    ) -> RecordedLogin {
+        let mut event = run.input_event.clone();
+        if let Value::Object(map) = &mut event {
+            map.remove("secrets");
+        }
+        crate::js::redact_json(secrets, &mut event);
+        RecordedLogin {
+            id: run.id.clone(),
+            flow: Some(run.flow.clone()),
+            recorded_at: Some(run.recorded_at.to_string()),
+            outcome: Some(run.outcome),
+            event,
+        }
+    }
+
     /// The login as the simulator runs it; the event's problems by JSON path.
     pub fn to_login(&self) -> Result<Login, String> {
         let event = crate::run::event::parse(self.event.clone()).map_err(|errors| {

@@ -88,9 +88,10 @@ pub fn diff_report(args: &Args, globals: &Globals) -> Result<(String, bool), Cli
             Some(one),
             Some(one),
         ),
+        // Each side defaults to its environment's last release once it has one.
         [promoted, target] => (
-            from.unwrap_or(Revision::WorkingTree),
-            to,
+            from.unwrap_or_else(|| released_or_worktree(&root, target)),
+            Some(to.unwrap_or_else(|| released_or_worktree(&root, promoted))),
             Some(target),
             Some(promoted),
         ),
@@ -101,8 +102,8 @@ pub fn diff_report(args: &Args, globals: &Globals) -> Result<(String, bool), Cli
         }
     };
     let to = to.unwrap_or(Revision::WorkingTree);
-    let old = materialize(&root, &from)?;
-    let new = materialize(&root, &to)?;
+    let old = materialize_in(&root, &from, from_env.map(String::as_str))?;
+    let new = materialize_in(&root, &to, to_env.map(String::as_str))?;
     let old_version = version_of(&old, from_env.map(String::as_str))?;
     let new_version = version_of(&new, to_env.map(String::as_str))?;
     let label = |m: &Materialized, env: Option<&String>| match env {
@@ -137,6 +138,57 @@ pub fn workspace_root(globals: &Globals) -> Result<PathBuf, CliError> {
     std::fs::canonicalize(&root).map_err(|e| CliError::Usage(format!("{}: {e}", root.display())))
 }
 
+/// Release `@N` (or the last release of `env`) read back from git or its bundle, as
+/// `run --published` reads it; a bundle's signature is checked against `publish.public_key`
+/// when the workspace has one.
+fn from_release(
+    root: &Path,
+    revision: &Revision,
+    env: Option<&str>,
+) -> Result<Materialized, CliError> {
+    let loaded = crate::load::load(None, Some(root), env)?;
+    let lock = &loaded.lock;
+    if lock.releases.is_empty() {
+        return Err(CliError::Usage(
+            "nothing is published yet (no release in authflow.lock): compare git revisions (`authflow diff HEAD`) or run `authflow publish`".into(),
+        ));
+    }
+    let release = match revision {
+        Revision::Release(n) => lock.release(*n).ok_or_else(|| {
+            CliError::Usage(format!(
+                "there is no release {n}: authflow.lock records releases 1 to {}",
+                lock.releases.len()
+            ))
+        })?,
+        _ => lock.last_release(env).ok_or_else(|| {
+            CliError::Usage(match env {
+                Some(env) => format!("nothing is published to `{env}` yet"),
+                None => "nothing is published outside an environment yet".to_string(),
+            })
+        })?,
+    };
+    let key = match &loaded.ws.settings.publish.public_key {
+        Some(text) => Some(super::verify::public_key(text)?),
+        None => None,
+    };
+    let read = crate::release::published::materialize(root, lock, release, key.as_ref())
+        .map_err(CliError::Usage)?;
+    let (label, commit) = match &read.origin {
+        crate::release::published::Origin::Git(commit) => (
+            format!(
+                "release {} ({})",
+                release.release,
+                &commit[..12.min(commit.len())]
+            ),
+            Some(commit.clone()),
+        ),
+        crate::release::published::Origin::Bundle { .. } => {
+            (format!("release {} (bundle)", release.release), None)
+        }
+    };
+    Ok(revision::in_temporary_dir(read.dir, label, commit))
+}
+
 /// FROM when the user gave none: the last release; before the first publish, `HEAD`.
 pub fn default_from(root: &Path) -> Revision {
     if root.join("authflow.lock").is_file() {
@@ -146,16 +198,31 @@ pub fn default_from(root: &Path) -> Revision {
     }
 }
 
-/// A version as a directory the loader reads.
+/// `@latest` of `env` when the lock has a release of it, else the working tree.
+fn released_or_worktree(root: &Path, env: &str) -> Revision {
+    let lock = crate::release::Lock::read(&root.join("authflow.lock"));
+    match lock {
+        Ok(lock) if lock.last_release(Some(env)).is_some() => Revision::LastRelease,
+        _ => Revision::WorkingTree,
+    }
+}
+
+/// A version as a directory the loader reads, `@latest` meaning the last release of the
+/// environment `--env` selected.
 pub fn materialize(root: &Path, revision: &Revision) -> Result<Materialized, CliError> {
+    materialize_in(root, revision, crate::cli::selected_env())
+}
+
+/// [`materialize`] with `@latest` the last release of `env`.
+pub fn materialize_in(
+    root: &Path,
+    revision: &Revision,
+    env: Option<&str>,
+) -> Result<Materialized, CliError> {
     let materialized = match revision {
         Revision::WorkingTree => revision::working_tree(root),
         Revision::Git(rev) => revision::from_git(root, rev).map_err(CliError::Usage)?,
-        Revision::Release(_) | Revision::LastRelease => {
-            return Err(CliError::Usage(
-                "reading releases back from authflow.lock arrives with `authflow publish`; compare git revisions meanwhile (for example `authflow diff HEAD`)".into(),
-            ));
-        }
+        Revision::Release(_) | Revision::LastRelease => from_release(root, revision, env)?,
     };
     for skipped in &materialized.skipped {
         eprintln!(

@@ -18,11 +18,18 @@ use std::process::ExitCode;
 pub struct Args {
     /// The flow file, in the working tree; its older version is the flow of the same name.
     flow: PathBuf,
-    /// The recorded logins: a JSONL file from `authflow runs export` (`-` for standard
-    /// input), or test cases: a directory of `*.test.yaml` files or one such file (the cases
-    /// that run this flow).
+    /// The recorded logins: `@store` (the workspace's stored runs), a JSONL file from
+    /// `authflow runs export` (`-` for standard input), or test cases: a directory of
+    /// `*.test.yaml` files or one such file (the cases that run this flow).
     #[arg(long, value_name = "RUNS")]
     from: String,
+    /// With `--from @store`: only runs stored at or after this time (RFC 3339, a date or an
+    /// age such as `24h`, as `runs list --since`).
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+    /// With `--from @store`: only runs stored before this time.
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
     /// The old version: a git revision, `@N`, `@latest` or `@worktree` [default: the last
     /// release; `HEAD` before the first publish]
     #[arg(long, value_name = "REV")]
@@ -73,7 +80,7 @@ pub fn replay_report(args: &Args, globals: &Globals) -> Result<(String, bool), C
     };
     let old_version = materialize(&root, &against)?;
     let old = compile_named(&old_version, &flow_name, color)?;
-    let logins = read_logins(&root, &args.from, &flow_name)?;
+    let logins = read_logins(&root, args, &flow_name)?;
     // Users are inputs of a login, like its event: both versions look them up in the working
     // tree's directory, so only the flow's version differs.
     let directory = simulate::load_directory(&new.loaded.ws);
@@ -147,7 +154,16 @@ fn compile_named(
 
 /// The recorded logins of `from` that belong to flow `flow`: a JSONL export's lines for the
 /// flow (lines without a flow belong to every flow), or a test suite's cases that run it.
-fn read_logins(root: &Path, from: &str, flow: &str) -> Result<Vec<Login>, CliError> {
+fn read_logins(root: &Path, args: &Args, flow: &str) -> Result<Vec<Login>, CliError> {
+    let from = args.from.as_str();
+    if from == STORE {
+        return store_logins(root, args, flow);
+    }
+    if args.since.is_some() || args.until.is_some() {
+        return Err(CliError::usage(
+            "--since and --until select stored runs: give them with `--from @store`",
+        ));
+    }
     let is_suite =
         Path::new(from).is_dir() || from.ends_with(".test.yaml") || from.ends_with(".test.yml");
     let logins = if is_suite {
@@ -193,6 +209,22 @@ fn suite_logins(root: &Path, path: &Path, flow: &str) -> Result<Vec<Login>, CliE
         .collect())
 }
 
+/// `--from @store`: the workspace's stored runs.
+const STORE: &str = "@store";
+
+/// The stored runs of flow `flow` in the workspace's store, as `runs export` writes them.
+fn store_logins(root: &Path, args: &Args, flow: &str) -> Result<Vec<Login>, CliError> {
+    let filters = super::runs::Filters {
+        flow: Some(flow.to_string()),
+        since: args.since.clone(),
+        until: args.until.clone(),
+        ..Default::default()
+    };
+    let base = simulate::store_base(Some(root));
+    let records = super::runs::recorded_logins(&base, &filters.to_filter(None)?, Some(root))?;
+    logins_of(&records, STORE, flow)
+}
+
 /// The lines of a JSONL export for flow `flow`.
 fn jsonl_logins(from: &str, flow: &str) -> Result<Vec<Login>, CliError> {
     let records = if from == "-" {
@@ -217,6 +249,16 @@ fn jsonl_logins(from: &str, flow: &str) -> Result<Vec<Login>, CliError> {
                 .join("\n"),
         )
     })?;
+    logins_of(&records, from, flow)
+}
+
+/// The recorded logins of flow `flow` (lines without a flow belong to every flow), each
+/// checked against the event reference; `from` names the source in errors.
+fn logins_of(
+    records: &[records::RecordedLogin],
+    from: &str,
+    flow: &str,
+) -> Result<Vec<Login>, CliError> {
     let mut logins = Vec::new();
     let mut problems = Vec::new();
     for record in records

@@ -1,5 +1,5 @@
-//! `authflow runs list|show`: the stored runs (the console's Recent Runs), read from the
-//! workspace's store.
+//! `authflow runs list|show|export`: the stored runs (the console's Recent Runs), read from
+//! the workspace's store; `export` writes them as the recorded logins `replay --from` reads.
 
 use crate::cli::error::{CliError, CliResult};
 use crate::cli::{Globals, TraceFormat, simulate, trace_view};
@@ -13,28 +13,60 @@ pub enum OutcomeArg {
     Deny,
 }
 
+/// Which stored runs a command reads.
+#[derive(clap::Args, Clone, Default)]
+pub struct Filters {
+    /// Only runs of this flow (its `flow:` name).
+    #[arg(long)]
+    pub flow: Option<String>,
+    /// Only runs that ended so.
+    #[arg(long, value_enum)]
+    pub outcome: Option<OutcomeArg>,
+    /// Only runs stored at or after this time: RFC 3339 (`2026-01-15T12:00:00Z`), a date
+    /// (`2026-01-15`, UTC) or an age (`2h`, `3d`, `1w`).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only runs stored before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+}
+
+impl Filters {
+    /// The store's filter, with at most `limit` runs.
+    pub fn to_filter(&self, limit: Option<usize>) -> Result<RunFilter, CliError> {
+        Ok(RunFilter {
+            flow: self.flow.clone(),
+            outcome: self.outcome.map(|o| match o {
+                OutcomeArg::Allow => Outcome::Allow,
+                OutcomeArg::Deny => Outcome::Deny,
+            }),
+            since: self.since.as_deref().map(parse_time).transpose()?,
+            until: self.until.as_deref().map(parse_time).transpose()?,
+            limit,
+        })
+    }
+}
+
 #[derive(clap::Subcommand)]
 pub enum Args {
     /// List stored runs, newest first.
     List {
-        /// Only runs of this flow (its `flow:` name).
-        #[arg(long)]
-        flow: Option<String>,
-        /// Only runs that ended so.
-        #[arg(long, value_enum)]
-        outcome: Option<OutcomeArg>,
-        /// Only runs stored at or after this time: RFC 3339 (`2026-01-15T12:00:00Z`), a date
-        /// (`2026-01-15`, UTC) or an age (`2h`, `3d`, `1w`).
-        #[arg(long, value_name = "TIME")]
-        since: Option<String>,
-        /// Only runs stored before this time (same forms as --since).
-        #[arg(long, value_name = "TIME")]
-        until: Option<String>,
+        #[command(flatten)]
+        filters: Filters,
         /// At most this many runs.
         #[arg(long, default_value_t = 50)]
         limit: usize,
         #[arg(long, value_enum, default_value_t = TraceFormat::Human)]
         format: TraceFormat,
+    },
+    /// Write stored runs as recorded logins, one JSON line each, oldest first: the format
+    /// `authflow replay --from` reads. Secret values are never written.
+    Export {
+        #[command(flatten)]
+        filters: Filters,
+        /// At most this many runs (the newest).
+        #[arg(long)]
+        limit: Option<usize>,
     },
     /// Show one stored run by id (or a unique prefix of it, or `latest`).
     Show {
@@ -54,24 +86,23 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
     let store = Store::open_existing(&base).map_err(CliError::usage)?;
     let path = Store::path_in(&base);
     match args {
+        Args::Export { filters, limit } => {
+            let records = recorded_logins(&base, &filters.to_filter(limit)?, root.as_deref())?;
+            let mut text = String::new();
+            for record in &records {
+                let line = serde_json::to_string(record).map_err(CliError::usage)?;
+                text.push_str(&line);
+                text.push('\n');
+            }
+            out!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
         Args::List {
-            flow,
-            outcome,
-            since,
-            until,
+            filters,
             limit,
             format,
         } => {
-            let filter = RunFilter {
-                flow,
-                outcome: outcome.map(|o| match o {
-                    OutcomeArg::Allow => Outcome::Allow,
-                    OutcomeArg::Deny => Outcome::Deny,
-                }),
-                since: since.as_deref().map(parse_time).transpose()?,
-                until: until.as_deref().map(parse_time).transpose()?,
-                limit: Some(limit),
-            };
+            let filter = filters.to_filter(Some(limit))?;
             let listed = match &store {
                 Some(store) => store.runs(&filter).map_err(CliError::usage)?,
                 None => crate::store::Listed::default(),
@@ -100,6 +131,48 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The stored runs under `base` that match `filter`, oldest first, as recorded logins with the
+/// secret values of the workspace at `root` redacted. A run that cannot be read is an error
+/// naming it: an export that left logins out would replay a different sample.
+pub fn recorded_logins(
+    base: &std::path::Path,
+    filter: &RunFilter,
+    root: Option<&std::path::Path>,
+) -> Result<Vec<crate::replay::records::RecordedLogin>, CliError> {
+    let Some(store) = Store::open_existing(base).map_err(CliError::usage)? else {
+        return Err(CliError::Usage(format!(
+            "no stored runs: {} does not exist (`authflow run` stores each run)",
+            Store::path_in(base).display()
+        )));
+    };
+    let listed = store.runs(filter).map_err(CliError::usage)?;
+    if !listed.unreadable.is_empty() {
+        let lines: Vec<String> = listed
+            .unreadable
+            .iter()
+            .map(|(id, why)| format!("  {id}: {}", crate::cli::escape::escape_lines(why)))
+            .collect();
+        return Err(CliError::Usage(format!(
+            "{} stored runs cannot be read (leave them out with --since/--until):\n{}",
+            lines.len(),
+            lines.join("\n")
+        )));
+    }
+    let secrets = match root {
+        Some(root) => {
+            let loaded = crate::load::load(None, Some(root), crate::cli::selected_env())?;
+            simulate::secret_values(&loaded.ws)
+        }
+        None => Vec::new(),
+    };
+    Ok(listed
+        .runs
+        .iter()
+        .rev()
+        .map(|run| crate::replay::records::RecordedLogin::from_stored(run, &secrets))
+        .collect())
 }
 
 /// A time for --since / --until: RFC 3339, a UTC date, or an age before now.
