@@ -91,3 +91,51 @@ fn failing_actions_follow_their_on_error_policy() {
     assert_eq!(mfa_user["authentication"]["aal"], "aal2");
     assert_eq!(mfa_user["claims"]["tier"], "enterprise");
 }
+
+#[test]
+fn the_trace_shows_exactly_the_claims_the_token_carries() {
+    // Every allowed fixture run: the token's claims beyond the ones Issue Session sets itself
+    // are the trace's `claims`, key for key and value for value; `amr` holds RFC 8176 values
+    // while the trace's authentication.methods keep the block names.
+    use base64::Engine as _;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let trace = trace_of(&path);
+        let Some(token) = trace["session_token"].as_str() else {
+            continue;
+        };
+        let payload = token.split('.').nth(1).expect("a compact JWT");
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap();
+        let mut claims: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&payload).unwrap();
+        for own in ["iss", "sub", "aud", "iat", "exp", "aal", "amr"] {
+            assert!(claims.contains_key(own), "{}: no `{own}`", path.display());
+        }
+        let amr = claims["amr"].clone();
+        let methods = &trace["authentication"]["methods"];
+        assert_eq!(
+            amr,
+            authflow::blocks::issue_session::amr(methods, &trace["authentication"]["aal"]),
+            "{}",
+            path.display()
+        );
+        for own in authflow::blocks::issue_session::RESERVED_CLAIMS {
+            claims.remove(*own);
+        }
+        assert_eq!(
+            serde_json::Value::Object(claims),
+            trace["claims"],
+            "{}",
+            path.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} fixtures issued a token");
+}

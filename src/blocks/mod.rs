@@ -15,7 +15,7 @@ use crate::compile::{PlannedAction, Template};
 use crate::run::directory::{Directory, DirectoryUser};
 use crate::run::event::SimEvent;
 use crate::run::trace::{BlockTrace, Failure};
-use crate::syntax::ast::{Block, ConfigValue};
+use crate::syntax::ast::{Block, ConfigValue, ConfigValueKind};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -104,7 +104,58 @@ pub struct ConfigKey {
     /// What an unset optional key means to the lowering; `None` when unset is its own case
     /// (Issue Session's `audience` falls back to the client id at run time).
     pub default: Option<ConfigDefault>,
+    /// What a value of the right kind must also satisfy (`None`: nothing more). The check
+    /// (AF013), the JSON Schema and the docs read it.
+    pub rule: Option<ValueRule>,
     pub doc: &'static str,
+}
+
+/// A constraint on a config value beyond its kind.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueRule {
+    /// A whole number from `min` to `max`, inclusive.
+    Integer { min: i64, max: i64 },
+    /// Any name but these (reserved names, compared exactly).
+    NoneOf(&'static [&'static str]),
+}
+
+impl ValueRule {
+    /// Why `value` of key `key` breaks the rule, with a help line; `None` when it holds.
+    pub fn problem(
+        self,
+        key: &str,
+        value: &ConfigValueKind,
+    ) -> Option<(std::string::String, std::string::String)> {
+        match (self, value) {
+            (ValueRule::Integer { min, max }, ConfigValueKind::Number(n)) => {
+                let whole = n.fract() == 0.0 && *n >= min as f64 && *n <= max as f64;
+                (!whole).then(|| {
+                    (
+                        format!("`{key}` must be a whole number from {min} to {max}"),
+                        format!("use a whole number from {min} to {max}"),
+                    )
+                })
+            }
+            (ValueRule::NoneOf(reserved), ConfigValueKind::String(s)) => {
+                reserved.contains(&s.as_str()).then(|| {
+                    (
+                        format!("`{key}` cannot be `{s}`: the name is reserved"),
+                        format!("use a name other than {}", reserved.join(", ")),
+                    )
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The rule as the docs say it.
+    pub fn describe(self) -> std::string::String {
+        match self {
+            ValueRule::Integer { min, max } => format!("whole, {min} to {max}"),
+            ValueRule::NoneOf(reserved) => format!("not {}", reserved.join(", ")),
+        }
+    }
 }
 
 /// A required config key.
@@ -114,6 +165,7 @@ pub const fn required(name: &'static str, kind: ConfigKind, doc: &'static str) -
         kind,
         required: true,
         default: None,
+        rule: None,
         doc,
     }
 }
@@ -130,7 +182,18 @@ pub const fn optional(
         kind,
         required: false,
         default,
+        rule: None,
         doc,
+    }
+}
+
+impl ConfigKey {
+    /// The key with a constraint on its values.
+    pub const fn with_rule(self, rule: ValueRule) -> ConfigKey {
+        ConfigKey {
+            rule: Some(rule),
+            ..self
+        }
     }
 }
 
@@ -513,7 +576,10 @@ pub fn docs_markdown() -> std::string::String {
             out.push_str(&format!(
                 "| `{}` | {} | {} | {} | {} |\n",
                 key.name,
-                key.kind.describe(),
+                match key.rule {
+                    Some(rule) => format!("{} ({})", key.kind.describe(), rule.describe()),
+                    None => key.kind.describe(),
+                },
                 if key.required { "yes" } else { "no" },
                 default,
                 key.doc

@@ -1,6 +1,8 @@
 //! Set Custom Claim: a custom claim for the session Issue Session signs.
 
-use super::{BlockType, ConfigKind, Ending, Execution, Lowering, Native, Op, Step, required};
+use super::{
+    BlockType, ConfigKind, Ending, Execution, Lowering, Native, Op, Step, ValueRule, required,
+};
 use crate::compile::Template;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -12,7 +14,12 @@ pub static ROW: BlockType = BlockType {
     summary: "`name`, `value` (template): a custom claim on the session",
     makes_available: "",
     config: &[
-        required("name", ConfigKind::String, "The claim name."),
+        required(
+            "name",
+            ConfigKind::String,
+            "The claim name; not one the token sets itself or JWT and OpenID Connect reserve.",
+        )
+        .with_rule(ValueRule::NoneOf(super::issue_session::RESERVED_CLAIMS)),
         required(
             "value",
             ConfigKind::Template,

@@ -22,6 +22,7 @@ use crate::jsfacts::{self, ActionFacts, SecretSource};
 use crate::span::Span;
 use crate::streams::Stream;
 use crate::syntax::ast::{ConfigValueKind, Flow};
+use crate::syntax::scalar::ScalarPositions;
 use crate::workspace::{Action, Workspace};
 use reads::{FieldRead, ReadOrigin, Segment};
 use std::collections::BTreeMap;
@@ -65,13 +66,23 @@ impl Context<'_> {
             .iter()
             .zip(&self.condition_errors)
             .flat_map(|(info, errors)| {
-                let base = info
+                let positions = info
                     .block
                     .when
                     .as_ref()
-                    .map_or(0, |w| w.span.start as usize);
-                errors.iter().map(move |e| (e, e.span.offset(base)))
+                    .map(|w| self.positions(w.span, &w.text));
+                errors.iter().map(move |e| {
+                    let span = positions.as_ref().map_or(e.span, |p| p.span(e.span));
+                    (e, span)
+                })
             })
+    }
+
+    /// Where the characters of a string value (a condition, a template) read from `span` of
+    /// this flow's file are, so that offsets into the value land on the right characters
+    /// through quotes, escapes and folding.
+    pub fn positions(&self, span: Span, value: &str) -> ScalarPositions {
+        ScalarPositions::new(self.ws.sources.text(self.file), span, value)
     }
 
     /// A condition problem as a diagnostic of `code`, with the checker's help.
@@ -360,13 +371,14 @@ fn gather_reads(cx: &Context) -> Vec<FieldRead> {
         if let Some(when) = &info.block.when
             && let Some(Ok(expr)) = &cx.conditions[i]
         {
+            let positions = cx.positions(when.span, &when.text);
             for path in expr.field_paths() {
                 let segments: Vec<Segment> = path
                     .segments
                     .iter()
                     .map(|s| Segment {
                         name: s.name.clone(),
-                        span: s.span.offset(when.span.start as usize),
+                        span: positions.span(s.span),
                         optional: s.optional,
                     })
                     .collect();
@@ -376,13 +388,13 @@ fn gather_reads(cx: &Context) -> Vec<FieldRead> {
                     origin: ReadOrigin::Condition,
                     file: cx.file,
                     segments,
-                    span: path.span.offset(when.span.start as usize),
+                    span: positions.span(path.span),
                     guarded,
                 });
             }
         }
-        for (text, start) in template_strings(info) {
-            let (parts, _) = reads::parse_template(text, start);
+        for (text, span) in template_strings(info) {
+            let (parts, _) = reads::parse_template_in(text, &cx.positions(span, text));
             for part in parts {
                 let guarded = reads::guarded(&part.path);
                 reads.push(FieldRead {
@@ -436,17 +448,17 @@ fn leaf_prefix(path: &[String]) -> usize {
         .unwrap_or(path.len())
 }
 
-/// A block's config strings that the catalogue marks as templates, with the byte offset of
-/// each string's content in the flow file.
+/// A block's config strings that the catalogue marks as templates, with the span of each
+/// string's scalar in the flow file.
 pub fn template_strings<'f>(
     info: &crate::graph::BlockInfo<'f>,
-) -> impl Iterator<Item = (&'f str, usize)> {
+) -> impl Iterator<Item = (&'f str, Span)> {
     let ty = info.ty;
     info.block.config.iter().filter_map(move |entry| {
         let key = ty?.config.iter().find(|k| k.name == entry.key.value)?;
         match (&entry.value.kind, key.kind) {
             (ConfigValueKind::String(text), ConfigKind::Template) => {
-                Some((text.as_str(), entry.value.span.start as usize))
+                Some((text.as_str(), entry.value.span))
             }
             _ => None,
         }

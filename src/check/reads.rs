@@ -3,6 +3,7 @@
 
 use crate::diagnostic::FileId;
 use crate::span::Span;
+use crate::syntax::scalar::ScalarPositions;
 
 /// Where a read was written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +96,26 @@ pub fn parse_template(text: &str, base: usize) -> (Vec<TemplatePart>, Vec<Templa
             }),
         }
         rest = inner_end + 2;
+    }
+    (parts, errors)
+}
+
+/// `parse_template` of a config string, with every span mapped into the file through the
+/// string's scalar positions (escapes and folding included).
+pub fn parse_template_in(
+    text: &str,
+    positions: &ScalarPositions,
+) -> (Vec<TemplatePart>, Vec<TemplateError>) {
+    let (mut parts, mut errors) = parse_template(text, 0);
+    for part in &mut parts {
+        part.span = positions.span(part.span);
+        part.outer = positions.span(part.outer);
+        for segment in &mut part.path {
+            segment.span = positions.span(segment.span);
+        }
+    }
+    for error in &mut errors {
+        error.span = positions.span(error.span);
     }
     (parts, errors)
 }

@@ -13,14 +13,65 @@ fn node_name(node: Node) -> String {
     }
 }
 
-fn node_label(graph: &FlowGraph, i: usize) -> String {
+/// A block's label as lines of raw text: id, type title, and its guard.
+fn node_label(graph: &FlowGraph, i: usize) -> Vec<String> {
     let b = &graph.blocks[i];
     let title = b.ty.map_or(b.block.kind.value.as_str(), |t| t.title);
-    let mut label = format!("{}\\n{}", b.block.id.value, title);
+    let mut lines = vec![b.block.id.value.clone(), title.to_string()];
     if let Some(when) = &b.block.when {
-        label.push_str(&format!("\\nwhen {}", when.text));
+        lines.push(format!("when {}", when.text));
     }
-    label.replace('"', "\\\"")
+    lines
+}
+
+/// `text` with each character that `replace` maps written as its replacement.
+fn escape_with(text: &str, replace: fn(char) -> Option<&'static str>) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match replace(c) {
+            Some(replacement) => out.push_str(replacement),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text inside a DOT double-quoted string: backslashes and quotes escaped (a lone `\` would
+/// start an escape such as `\l`), line breaks as DOT's `\n`.
+fn dot_text(text: &str) -> String {
+    escape_with(text, |c| match c {
+        '\\' => Some("\\\\"),
+        '"' => Some("\\\""),
+        '\n' | '\r' => Some("\\n"),
+        _ => None,
+    })
+}
+
+/// Text inside a Mermaid quoted label: `#`, quotes and angle brackets as Mermaid's entity
+/// codes (the label is HTML), line breaks as `<br/>`.
+fn mermaid_text(text: &str) -> String {
+    escape_with(text, |c| match c {
+        '#' => Some("#35;"),
+        '"' => Some("#quot;"),
+        '<' => Some("#lt;"),
+        '>' => Some("#gt;"),
+        '\n' | '\r' => Some("<br/>"),
+        _ => None,
+    })
+}
+
+/// A block's label for DOT.
+fn dot_label(graph: &FlowGraph, i: usize) -> String {
+    join_label(&node_label(graph, i), "\\n", dot_text)
+}
+
+/// The label's lines, each escaped, joined by `separator`.
+fn join_label(lines: &[String], separator: &str, escape: fn(&str) -> String) -> String {
+    lines
+        .iter()
+        .map(|line| escape(line))
+        .collect::<Vec<_>>()
+        .join(separator)
 }
 
 fn edge_label(edge: Edge) -> &'static str {
@@ -69,14 +120,14 @@ pub fn dot(graph: &FlowGraph) -> String {
     let _ = writeln!(
         out,
         "digraph \"{}\" {{\n  rankdir=TB;\n  node [shape=box, style=rounded];",
-        graph.flow.name.value.replace('"', "\\\"")
+        dot_text(&graph.flow.name.value)
     );
     let _ = writeln!(out, "  start [shape=circle, label=\"start\"];");
     for (s, stage) in graph.flow.stages.iter().enumerate() {
         let _ = writeln!(
             out,
             "  subgraph cluster_{s} {{\n    label=\"{}\";",
-            stage.name.value.replace('"', "\\\"")
+            dot_text(&stage.name.value)
         );
         for (i, b) in blocks_of_stage(graph, s) {
             let shape = match b.ending() {
@@ -85,7 +136,7 @@ pub fn dot(graph: &FlowGraph) -> String {
                 Ending::Jump => ", shape=diamond",
                 Ending::Continues => "",
             };
-            let _ = writeln!(out, "    b{i} [label=\"{}\"{shape}];", node_label(graph, i));
+            let _ = writeln!(out, "    b{i} [label=\"{}\"{shape}];", dot_label(graph, i));
         }
         let _ = writeln!(out, "  }}");
     }
@@ -113,12 +164,10 @@ pub fn mermaid(graph: &FlowGraph) -> String {
         let _ = writeln!(
             out,
             "  subgraph stage{s}[\"{}\"]",
-            stage.name.value.replace('"', "#quot;")
+            mermaid_text(&stage.name.value)
         );
         for (i, b) in blocks_of_stage(graph, s) {
-            let label = node_label(graph, i)
-                .replace("\\n", "<br/>")
-                .replace("\\\"", "#quot;");
+            let label = join_label(&node_label(graph, i), "<br/>", mermaid_text);
             let _ = match b.ending() {
                 Ending::Jump => writeln!(out, "    b{i}{{\"{label}\"}}"),
                 _ => writeln!(out, "    b{i}[\"{label}\"]"),
@@ -137,4 +186,42 @@ pub fn mermaid(graph: &FlowGraph) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_escape_what_their_format_would_read() {
+        let source = r#"flow: 'a "b" \c'
+stages:
+  - name: 's "1" \n'
+    blocks:
+      - id: deny
+        type: deny
+        when: 'event.user.email == "a\\b\"c<d>#x"'
+"#;
+        let flow = crate::syntax::yaml::parse(source, crate::diagnostic::FileId(0))
+            .expect("the flow parses");
+        let graph = FlowGraph::build(&flow);
+        let dot = dot(&graph);
+        assert!(dot.contains(r#"digraph "a \"b\" \\c""#), "{dot}");
+        assert!(dot.contains(r#"label="s \"1\" \\n";"#), "{dot}");
+        assert!(
+            dot.contains(r#"label="deny\nDeny\nwhen event.user.email == \"a\\\\b\\\"c<d>#x\"""#),
+            "{dot}"
+        );
+        let mermaid = mermaid(&graph);
+        assert!(
+            mermaid.contains(r#"subgraph stage0["s #quot;1#quot; \n"]"#),
+            "{mermaid}"
+        );
+        assert!(
+            mermaid.contains(
+                r#"b0["deny<br/>Deny<br/>when event.user.email == #quot;a\\b\#quot;c#lt;d#gt;#35;x#quot;"]"#
+            ),
+            "{mermaid}"
+        );
+    }
 }

@@ -335,6 +335,13 @@ pub(crate) fn op_authflow_set_claim(
         return recorder
             .misuse("api.session.setCustomClaim: the name must be a non-empty string".to_owned());
     }
+    // The token's own claims are not the action's to set: the trace would show a value the
+    // token does not carry. The name is one of the fixed reserved names, so it is safe to quote.
+    if crate::blocks::issue_session::is_reserved_claim(&name) {
+        return recorder.misuse(format!(
+            "api.session.setCustomClaim: `{name}` is a reserved claim (the token sets it, or JWT and OpenID Connect give it a meaning); use another name"
+        ));
+    }
     let size = name.len().saturating_add(value_json.len());
     if recorder.claims_bytes.saturating_add(size) > recorder.limits.claims_bytes {
         let detail = format!("more than {} bytes of claims", recorder.limits.claims_bytes);

@@ -280,68 +280,24 @@ fn insert_missing(root: &mut Value, path: &str, value: Value) {
     }
 }
 
-/// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SSZ` (fractional seconds ignored).
+/// Seconds since the epoch of an RFC 3339 timestamp (`2026-01-15T12:00:00Z`, or with an
+/// offset such as `+02:00`; fractional seconds are dropped). jiff parses it, so impossible
+/// dates (February 31) and times are refused.
 pub fn parse_rfc3339(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || (b[10] != b'T' && b[10] != b't')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
-    let (y, mo, d, h, mi, s) = (
-        num(0..4)?,
-        num(5..7)?,
-        num(8..10)?,
-        num(11..13)?,
-        num(14..16)?,
-        num(17..19)?,
-    );
-    if !text.ends_with('Z') && !text.ends_with('z')
-        || !(1..=12).contains(&mo)
-        || !(1..=31).contains(&d)
-        || h > 23
-        || mi > 59
-        || s > 60
-    {
-        return None;
-    }
-    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s)
+    text.parse::<jiff::Timestamp>()
+        .ok()
+        .map(jiff::Timestamp::as_second)
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ` of seconds since the epoch.
+/// `YYYY-MM-DDTHH:MM:SSZ` of seconds since the epoch, clamped to the years jiff represents
+/// (-9999 to 9999).
 pub fn format_rfc3339(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let at = jiff::Timestamp::from_second(secs).unwrap_or(if secs < 0 {
+        jiff::Timestamp::MIN
+    } else {
+        jiff::Timestamp::MAX
+    });
+    at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 #[cfg(test)]
@@ -380,5 +336,10 @@ mod tests {
         assert_eq!(t, 1_768_478_400);
         assert_eq!(format_rfc3339(t), "2026-01-15T12:00:00Z");
         assert_eq!(parse_rfc3339("2026-13-15T12:00:00Z"), None);
+        assert_eq!(parse_rfc3339("2026-02-31T12:00:00Z"), None);
+        assert_eq!(parse_rfc3339("2026-01-15T12:00:00"), None);
+        assert_eq!(parse_rfc3339("2026-01-15T14:00:00+02:00"), Some(t));
+        assert_eq!(parse_rfc3339("2026-01-15T12:00:00.750Z"), Some(t));
+        assert_eq!(format_rfc3339(i64::MAX), "9999-12-30T22:00:00Z");
     }
 }

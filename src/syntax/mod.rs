@@ -5,6 +5,7 @@
 pub mod ast;
 pub mod dsl;
 pub mod print;
+pub mod scalar;
 pub mod schema;
 pub mod yaml;
 

@@ -1,7 +1,7 @@
 //! The JSON Schema of YAML flow files, generated from the block catalogue so that editors
 //! autocomplete block types and each type's config keys.
 
-use crate::blocks::{BLOCKS, ConfigKind, ON_ERROR_CHOICES};
+use crate::blocks::{BLOCKS, ConfigKind, ON_ERROR_CHOICES, ValueRule};
 use serde_json::{Value, json};
 
 pub fn flow_schema() -> Value {
@@ -20,6 +20,15 @@ pub fn flow_schema() -> Value {
                     };
                     if let Some(default) = k.default {
                         schema["default"] = json!(default);
+                    }
+                    match k.rule {
+                        Some(ValueRule::Integer { min, max }) => {
+                            schema["type"] = json!("integer");
+                            schema["minimum"] = json!(min);
+                            schema["maximum"] = json!(max);
+                        }
+                        Some(ValueRule::NoneOf(reserved)) => schema["not"] = json!({ "enum": reserved }),
+                        None => {}
                     }
                     (k.name.to_string(), schema)
                 })

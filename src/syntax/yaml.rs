@@ -26,10 +26,13 @@ pub fn from_str<'de, T: Deserialize<'de>>(
     source: &'de str,
     file: FileId,
 ) -> Result<T, Vec<Diagnostic>> {
+    // Booleans are YAML 1.2's `true` / `false` only, as the JSON Schema reads them: YAML 1.1's
+    // `yes`, `on`, `y` (quoted or not) would pass the loader and fail the schema.
     let options = serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_depth: 64,
         },
+        strict_booleans: true,
     };
     serde_saphyr::from_str_with_options(source, options)
         .map_err(|error| vec![error_to_diagnostic(source, file, &error)])
@@ -80,6 +83,14 @@ fn error_to_diagnostic(source: &str, file: FileId, error: &serde_saphyr::Error) 
             format!("missing required key `{field}`"),
         )
         .help(format!("add `{field}:` to this mapping")),
+        serde_saphyr::Error::InvalidBooleanStrict { .. } => Diagnostic::new(
+            Code::InvalidValue,
+            file,
+            span,
+            "expected `true` or `false`",
+        )
+        .label("not a boolean")
+        .help("write `true` or `false`: YAML 1.1 spellings such as `yes` or `on` are strings to the JSON Schema"),
         serde_saphyr::Error::SerdeInvalidType { .. }
         | serde_saphyr::Error::SerdeInvalidValue { .. } => {
             Diagnostic::new(Code::InvalidValue, file, span, text)

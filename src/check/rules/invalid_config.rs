@@ -7,7 +7,7 @@ use crate::diagnostic::Code;
 use crate::syntax::ast::ConfigValueKind;
 
 pub const DOC: RuleDoc = RuleDoc {
-    what: "Reports config keys a block type does not define (with the closest name), keys set twice, required keys that are missing, values of the wrong type or outside a key's choices, `on_error` values other than `deny` or `continue`, and `on_error` on a block that cannot fail.",
+    what: "Reports config keys a block type does not define (with the closest name), keys set twice, required keys that are missing, values of the wrong type, outside a key's choices or breaking its rule (Issue Session's `ttl_seconds` is a whole number of seconds up to a year; Set Custom Claim's `name` is not a reserved claim such as `sub` or `exp`), `on_error` values other than `deny` or `continue`, and `on_error` on a block that cannot fail.",
     why: "A block configured wrongly runs with defaults its author did not choose, or cannot run at all; the console's forms prevent both and files must too.",
     example: example!("af013-invalid-config.yaml"),
 };
@@ -77,6 +77,16 @@ pub fn run(cx: &Context, sink: &mut Sink) {
                 }
                 _ => false,
             };
+            if ok
+                && let Some((message, help)) = key
+                    .rule
+                    .and_then(|rule| rule.problem(key.name, &entry.value.kind))
+            {
+                sink.report(
+                    cx.at(Code::InvalidConfig, entry.value.span, message)
+                        .help(help),
+                );
+            }
             if !ok {
                 let expected = match key.kind {
                     ConfigKind::Number => "a number",

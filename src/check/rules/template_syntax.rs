@@ -12,8 +12,8 @@ pub const DOC: RuleDoc = RuleDoc {
 
 pub fn run(cx: &Context, sink: &mut Sink) {
     for info in &cx.graph.blocks {
-        for (text, start) in template_strings(info) {
-            let (_, errors) = reads::parse_template(text, start);
+        for (text, span) in template_strings(info) {
+            let (_, errors) = reads::parse_template_in(text, &cx.positions(span, text));
             for e in errors {
                 sink.report(
                     cx.at(Code::TemplateSyntax, e.span, e.message)
