@@ -29,10 +29,10 @@ impl FieldTypes for FuzzCatalogue {
 }
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(text) = std::str::from_utf8(data) {
-        if let Ok(expr) = parse(text) {
-            let _ = expr.field_paths();
-            let _ = check(&expr, &FuzzCatalogue);
-        }
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Ok(expr) = parse(text)
+    {
+        let _ = expr.field_paths();
+        let _ = check(&expr, &FuzzCatalogue);
     }
 });

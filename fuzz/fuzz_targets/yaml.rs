@@ -18,7 +18,8 @@ fuzz_target!(|data: &[u8]| {
                 assert!(source.get(block.id.span.range()).is_some());
             }
             let printed = print::to_yaml(&flow);
-            let reparsed = yaml::parse(&printed, FileId(0)).unwrap_or_else(|d| panic!("canonical output does not parse:\n{printed}\n{d:#?}"));
+            let reparsed = yaml::parse(&printed, FileId(0))
+                .unwrap_or_else(|d| panic!("canonical output does not parse:\n{printed}\n{d:#?}"));
             assert_eq!(reparsed.without_spans(), flow.without_spans());
             let ws = authflow::workspace::Workspace::empty();
             let actions = authflow::check::analyze_actions(&ws);
@@ -27,7 +28,11 @@ fuzz_target!(|data: &[u8]| {
         Err(diagnostics) => {
             assert!(!diagnostics.is_empty());
             for diagnostic in diagnostics {
-                assert!(source.get(diagnostic.span.range()).is_some(), "span {:?} outside the input", diagnostic.span);
+                assert!(
+                    source.get(diagnostic.span.range()).is_some(),
+                    "span {:?} outside the input",
+                    diagnostic.span
+                );
             }
         }
     }

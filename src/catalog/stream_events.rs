@@ -429,12 +429,10 @@ pub fn declarations() -> String {
             out,
             "  /** {} */\n  {};",
             method.doc,
-            method
-                .signature
-                .replace("Promise<Response>", "Promise<AuthflowResponse>")
+            super::types_dts::ts_signature(method.signature)
         );
     }
-    out.push_str("}\n\n/** An event-stream action: `exports.onExecuteEventStream = async (event, api) => { ... }`. */\ntype AuthflowStreamHandler = (event: AuthflowStreamEvent, api: AuthflowStreamApi) => Promise<void> | void;\n\n");
+    out.push_str("}\n\n/** An event-stream action: `exports.onExecuteEventStream = async (event, api) => { ... }`. */\ntype AuthflowStreamHandler = (event: AuthflowStreamEvent, api: AuthflowStreamApi) => void | Promise<unknown>;\n\n");
     out
 }
 

@@ -58,7 +58,8 @@ mod tests {
     use super::*;
     use crate::run::{crypto, directory::Directory, event};
 
-    /// A preset whose user has a TOTP factor carries a code that verifies at its own `now`.
+    /// A preset whose user has a TOTP factor carries a code that verifies at its own `now`, and
+    /// its secret has at least 160 bits.
     #[test]
     fn every_preset_that_needs_an_otp_has_one_that_works() {
         let mut with_otp = 0;
@@ -77,6 +78,12 @@ mod tests {
                 continue;
             };
             let key = crypto::base32_decode(secret).unwrap();
+            // RFC 4226 section 4 requires 128 bits and recommends 160 (the HMAC-SHA-1 size).
+            assert!(
+                key.len() >= 20,
+                "{name}: a {}-bit TOTP secret",
+                key.len() * 8
+            );
             let otp = sim.credentials.otp.as_deref();
             let otp = otp.unwrap_or_else(|| panic!("{name}: a TOTP user without an OTP"));
             assert!(crypto::verify_totp(&key, otp, sim.now), "{name}: OTP fails");

@@ -31,13 +31,7 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
     }
     // A workspace that does not load (authflow.yaml, the action's metadata, a module) would
     // run with defaults in its place: refuse, as `run` does. Flow files do not matter here.
-    let flow_files: Vec<_> = loaded.flows.iter().map(|(file, _)| *file).collect();
-    let load_errors: Vec<_> = loaded
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error() && !flow_files.contains(&d.file))
-        .cloned()
-        .collect();
+    let load_errors = loaded.workspace_errors();
     if !load_errors.is_empty() {
         return Err(CliError::Diagnostics(crate::cli::render::human(
             &loaded.ws.sources,
