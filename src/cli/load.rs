@@ -7,19 +7,6 @@ pub use crate::load::{Loaded, flow_files, parse_flows};
 use crate::workspace::LoadError;
 use std::path::Path;
 
-impl Loaded {
-    /// The errors from loading the workspace itself (authflow.yaml, actions, modules, ...),
-    /// leaving out the flows': what commands that never read a flow must refuse on.
-    pub fn workspace_errors(&self) -> Vec<Diagnostic> {
-        let flow_files: Vec<FileId> = self.flows.iter().map(|(file, _)| *file).collect();
-        self.diagnostics
-            .iter()
-            .filter(|d| d.is_error() && !flow_files.contains(&d.file))
-            .cloned()
-            .collect()
-    }
-}
-
 /// Loads the workspace for `target` (a flow file, a workspace directory, or nothing for the
 /// current directory) in the environment the command line selected (`--env`), and parses the
 /// flows it names.
