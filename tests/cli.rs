@@ -16,11 +16,12 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("authflow-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A temporary directory, removed when the test ends (passing or failing).
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("authflow-cli-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 #[test]
@@ -57,7 +58,8 @@ fn check_exit_codes_are_0_1_2() {
 #[test]
 fn run_prints_the_documented_json_and_stores_the_run() {
     // A copy of the quickstart workspace, so the stored run lands outside the repository.
-    let dir = scratch("run");
+    let scratch_dir = scratch("run");
+    let dir = scratch_dir.path();
     for sub in ["flows", "actions"] {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
     }
@@ -155,7 +157,8 @@ fn run_expectations_and_bad_events_set_the_exit_code() {
         root(),
     );
     assert_eq!(out.status.code(), Some(1));
-    let dir = scratch("event");
+    let scratch_dir = scratch("event");
+    let dir = scratch_dir.path();
     std::fs::write(
         dir.join("bad.json"),
         r#"{"request": {"geo": {"contry": "US"}}}"#,
@@ -182,7 +185,8 @@ fn run_expectations_and_bad_events_set_the_exit_code() {
 
 #[test]
 fn compile_refuses_flows_with_errors_and_writes_nothing() {
-    let dir = scratch("compile");
+    let scratch_dir = scratch("compile");
+    let dir = scratch_dir.path();
     let plan = dir.join("plan.json");
     let bad = root().join("tests/fixtures/check/af023-issue-before-password.yaml");
     let out = authflow(
@@ -221,7 +225,8 @@ fn fmt_check_and_conversion() {
             .code(),
         Some(0)
     );
-    let dir = scratch("fmt");
+    let scratch_dir = scratch("fmt");
+    let dir = scratch_dir.path();
     std::fs::write(dir.join("messy.yaml"), "flow: login\nstages:\n- name: s\n  blocks:\n  - {id: d, type: deny, config: {reason: r}}\n").unwrap();
     assert_eq!(
         authflow(&["fmt", "--check", "messy.yaml"], &dir)
@@ -287,7 +292,8 @@ fn commands_on_one_flow_refuse_a_directory() {
 #[test]
 fn compile_output_leaves_other_files_alone() {
     // `plan.tmp` was once compile's own temporary file: a user's file of that name survives.
-    let dir = scratch("compile-tmp");
+    let scratch_dir = scratch("compile-tmp");
+    let dir = scratch_dir.path();
     std::fs::write(dir.join("plan.tmp"), "mine").unwrap();
     let flow = root().join("flows/login.yaml");
     let out = authflow(
@@ -305,4 +311,41 @@ fn compile_output_leaves_other_files_alone() {
         .collect();
     names.sort();
     assert_eq!(names, ["plan.json", "plan.tmp"]);
+}
+
+/// The JavaScript engine's facade would cache the bytecode of every script it compiles (tenant
+/// code included) in the user's cache directory; authflow turns that off, so a run writes
+/// nothing outside the workspace's store.
+#[test]
+fn a_run_writes_no_bytecode_cache_or_anything_else_in_home() {
+    let home = scratch("home");
+    let out = Command::new(env!("CARGO_BIN_EXE_authflow"))
+        .args([
+            "run",
+            "examples/log-user/flows/login.yaml",
+            "--event",
+            "logged-in-us-user",
+            "--no-store",
+        ])
+        .current_dir(root())
+        .env("HOME", home.path())
+        .env("XDG_CACHE_HOME", home.path().join(".cache"))
+        .env_remove("V82JSC_NO_BC_CACHE")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let left: Vec<_> = walk(home.path());
+    assert!(left.is_empty(), "the run wrote {left:?}");
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        }
+        found.push(path);
+    }
+    found
 }
