@@ -724,3 +724,26 @@ fn test_published_runs_the_tests_against_the_last_release() {
         text(&out)
     );
 }
+
+/// `authflow keygen` keeps the private key out of git: `.authflow/` ignores itself.
+#[test]
+fn keygen_keeps_the_private_key_out_of_git() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo_root().join("examples/log-user"), dir.path());
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    assert!(git(&["init", "-q"]).status.success());
+    let out = authflow_in(dir.path(), &["keygen"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(dir.path().join(".authflow/secrets.yaml").is_file());
+    let status = String::from_utf8(git(&["status", "--porcelain", "-uall"]).stdout).unwrap();
+    assert!(
+        !status.is_empty() && !status.contains(".authflow"),
+        "{status}"
+    );
+}

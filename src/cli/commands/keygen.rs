@@ -95,6 +95,16 @@ fn store_secret(root: &Path, name: &str, value: &str, force: bool) -> Result<Pat
     let dir = root.join(".authflow");
     std::fs::create_dir_all(&dir)
         .map_err(|e| CliError::Usage(format!("{}: {e}", dir.display())))?;
+    // Keep the directory out of git (`git add -A` must never pick up the private key), unless
+    // the workspace already decided what to ignore there.
+    let ignore = dir.join(".gitignore");
+    if std::fs::symlink_metadata(&ignore).is_err() {
+        crate::files::write_whole(
+            &ignore,
+            b"# Local to this machine: secrets, releases' bundles, stored runs.\n*\n",
+        )
+        .map_err(CliError::usage)?;
+    }
     let path = dir.join("secrets.yaml");
     let existing = match std::fs::symlink_metadata(&path) {
         Ok(meta) if meta.is_file() => std::fs::read_to_string(&path)

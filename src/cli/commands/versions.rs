@@ -82,11 +82,13 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
                 if row["dirty"] == json!(true) { "+" } else { "" }
             )
         });
+        // Padding applies to strings only (a JSON value's Display ignores the width).
+        let sha = row["sha256"].as_str().unwrap_or("-");
         outln!(
-            "  v{:<7} {:<13} {:<8} {:<13} {}",
-            row["version"],
-            &row["sha256"].as_str().unwrap_or_default()[..12],
-            row["release"],
+            "  {:<8} {:<13} {:<8} {:<13} {}",
+            format!("v{}", row["version"]),
+            sha.get(..12).unwrap_or(sha),
+            row["release"].to_string(),
             commit,
             row["time"].as_str().unwrap_or("-")
         );
