@@ -154,6 +154,7 @@ codes! {
     InvalidLock = "AF072", "invalid-lock", Error, "authflow.lock is malformed or inconsistent.";
     UnknownActionVersion = "AF073", "unknown-action-version", Error, "A flow pins an action version (`log-user@3`) that authflow.lock does not have or that cannot be read back.";
     UnpinnedDraftAction = "AF074", "unpinned-draft-action", Warning, "A flow runs an unpinned action whose working tree differs from its last published version.";
+    NpmDependency = "AF075", "npm-dependency", Error, "A module's npm dependency is not an exact version, is not vendored under vendor/npm/, is not the package it claims, or requires a Node built-in or an undeclared package.";
     UnknownVar = "AF080", "unknown-var", Error, "A `${{ vars.NAME }}` or `${{ clients.NAME }}` reference that the selected environment (and authflow.yaml) does not define, or that is malformed.";
 }
 

@@ -119,12 +119,24 @@ pub fn action_source(ws: &Workspace, action: &Action) -> ActionSource {
         .filter_map(|(name, version)| {
             let module = ws.modules.get(name)?;
             let file = *module.versions.get(version)?;
+            // Only packages that resolved (release::npm); a refused one is a check error and
+            // its `require` throws at run time.
+            let packages = ws
+                .npm
+                .get(name)
+                .map(|n| n.packages.as_slice())
+                .unwrap_or_default();
             Some(ModuleSource {
                 name: name.clone(),
                 version: version.to_string(),
                 file_name: ws.sources.path(file).display().to_string(),
                 code: ws.sources.text(file).to_string(),
                 secrets: secrets(&module.meta.secrets),
+                packages: packages.iter().flat_map(|p| p.files.clone()).collect(),
+                requires: packages
+                    .iter()
+                    .map(|p| (p.name.clone(), p.entry.clone()))
+                    .collect(),
             })
         })
         .collect();

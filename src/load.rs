@@ -78,6 +78,7 @@ pub fn load(
         Some(root) => Workspace::load(root, &mut diagnostics)?,
         None => Workspace::empty(),
     };
+    crate::release::npm::load(&mut ws);
     let (lock, mut lock_diagnostics) = crate::release::check::read_lock(&mut ws);
     diagnostics.append(&mut lock_diagnostics);
     let mut flows = Vec::new();

@@ -256,6 +256,8 @@ module.exports = {
 };"#
         .to_owned(),
         secrets: BTreeMap::from([("API_KEY".to_owned(), "sk-module-123456".to_owned())]),
+        packages: Vec::new(),
+        requires: BTreeMap::new(),
     });
     let outcome = run(&source, &us_user());
     assert_ok(&outcome);
@@ -1031,6 +1033,8 @@ fn modules_reach_fetch_and_their_secrets_through_bindings_the_action_cannot_repl
             ("URL".to_owned(), "https://svc.example/ingest".to_owned()),
             ("KEY".to_owned(), "module-key-9d7e".to_owned()),
         ]),
+        packages: Vec::new(),
+        requires: BTreeMap::new(),
     };
     // Everything the action manages to see is kept reversed, so redaction cannot hide a leak
     // from this test.

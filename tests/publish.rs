@@ -747,3 +747,95 @@ fn keygen_keeps_the_private_key_out_of_git() {
         "{status}"
     );
 }
+
+/// A module with a vendored npm dependency: `ms@2.1.3` from the npm registry (`npm pack`, the
+/// registry's own tarball), required by the module, run in a flow; the lock records the
+/// integrity npm computes, and the bundle carries the tarball so it runs alone.
+#[test]
+fn a_module_with_a_vendored_npm_dependency_runs_in_a_flow() {
+    let ws = Ws::new();
+    let vendor = ws.path().join("vendor/npm");
+    std::fs::create_dir_all(&vendor).unwrap();
+    let pack = Command::new("npm")
+        .args(["pack", "ms@2.1.3", "--json", "--silent"])
+        .current_dir(&vendor)
+        .output()
+        .expect("npm runs (.ci/setup installs it)");
+    assert!(
+        pack.status.success(),
+        "npm pack ms@2.1.3: {}",
+        String::from_utf8_lossy(&pack.stderr)
+    );
+    let packed: serde_json::Value = serde_json::from_slice(&pack.stdout).unwrap();
+    let npm_integrity = packed[0]["integrity"].as_str().unwrap().to_string();
+    assert!(vendor.join("ms-2.1.3.tgz").is_file());
+
+    std::fs::create_dir_all(ws.path().join("modules/clock")).unwrap();
+    ws.write(
+        "modules/clock/module.yaml",
+        "description: Durations for log lines\ndependencies:\n  ms: 2.1.3\n",
+    );
+    ws.write(
+        "modules/clock/v1.js",
+        "const ms = require('ms');\nmodule.exports = { window: () => ms('2 days'), label: (n) => ms(n, { long: true }) };\n",
+    );
+    ws.write(
+        "actions/log-user.yaml",
+        "name: log-user\nenabled: true\nmodules:\n  clock: 1\n",
+    );
+    ws.edit(
+        "actions/log-user.js",
+        "  api.state.set('country'",
+        "  const clock = require('actions:clock')\n  api.state.set('window', clock.window())\n  api.state.set('label', clock.label(90000))\n  api.state.set('country'",
+    );
+    let state = |out: &Output| {
+        let trace: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(out)));
+        trace["state"]["log-user"].clone()
+    };
+    let run = ws.authflow(&[
+        "run",
+        "flows/login.yaml",
+        "--event",
+        "logged-in-us-user",
+        "--no-store",
+        "--format",
+        "json",
+    ]);
+    let step = state(&run);
+    assert_eq!(step["window"], 172_800_000, "{}", text(&run));
+    assert_eq!(step["label"], "2 minutes", "{}", text(&run));
+
+    ws.publish();
+    let lock = ws.lock();
+    let locked = &lock["items"]["module:clock"][0]["dependencies"]["ms"];
+    assert_eq!(locked["version"], "2.1.3", "{lock}");
+    assert_eq!(locked["file"], "vendor/npm/ms-2.1.3.tgz", "{lock}");
+    assert_eq!(locked["integrity"], npm_integrity.as_str(), "{lock}");
+
+    let empty = tempfile::tempdir().unwrap();
+    let bundle = ws.bundle(1);
+    let out = authflow_in(
+        empty.path(),
+        &[
+            "run",
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--key",
+            &ws.public(),
+            "--event",
+            "logged-in-us-user",
+            "--no-store",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(state(&out)["window"], 172_800_000, "{}", text(&out));
+
+    // A range instead of the exact version vendored: check refuses it (AF075).
+    ws.edit("modules/clock/module.yaml", "ms: 2.1.3", "ms: ^2.1.3");
+    let out = ws.authflow(&["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("AF075"), "{}", text(&out));
+}

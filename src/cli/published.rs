@@ -193,6 +193,7 @@ pub fn bundle_flow(
     published::write_tree(dir.path(), &verified.sources).map_err(CliError::Usage)?;
     let mut diagnostics = Vec::new();
     let mut ws = Workspace::load(dir.path(), &mut diagnostics)?;
+    crate::release::npm::load(&mut ws);
     crate::release::pins::alias_planned(&mut ws, &plan)
         .map_err(|e| CliError::Usage(format!("refused: {}: {e}", bundle.display())))?;
     if let Some(error) = diagnostics.iter().find(|d| d.is_error()) {

@@ -88,6 +88,25 @@ pub struct ModuleSource {
     pub code: String,
     /// The module's own secrets, visible to it as `actions.secrets.NAME`.
     pub secrets: BTreeMap<String, String>,
+    /// The files of its vendored npm packages (`release::npm`), each with its require table.
+    #[serde(default)]
+    pub packages: Vec<PackageFile>,
+    /// The module's own bare requires: package name -> the id of the package's entry file.
+    #[serde(default)]
+    pub requires: BTreeMap<String, String>,
+}
+
+/// One file of a vendored npm package, as the module loader runs it: `require(spec)` inside
+/// it resolves only through `requires` (specifier -> file id), computed in Rust.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageFile {
+    /// Unique among the action's files: `npm:ms@2.1.3/index.js`.
+    pub id: String,
+    /// The name in stack traces.
+    pub file_name: String,
+    /// CommonJS source (a JSON file becomes `module.exports = <json>;`).
+    pub code: String,
+    pub requires: BTreeMap<String, String>,
 }
 
 /// The code of one custom action and everything it brings along.

@@ -678,11 +678,50 @@
   let actionFactory = null;
   let actionModule = null;
 
+  // Files of vendored npm packages, by id; each resolves `require` only through the table
+  // Rust computed for it (release::npm), so a package reaches nothing but its locked files.
+  const fileEntries = new MapCtor();
+  const tableLookup = (table, text) =>
+    (table !== null && ObjectHasOwn(table, text) ? table[text] : undefined);
+
+  const loadFile = (id) => {
+    const entry = ReflectApply(MapPrototypeGet, fileEntries, [id]);
+    if (entry === undefined) throw new ErrorCtor(`package file '${id}' is not loaded`);
+    if (entry.module !== null) return entry.module.exports;
+    const module = { exports: {} };
+    entry.module = module;
+    try {
+      ReflectApply(entry.factory, undefined, [module.exports, entry.require, module]);
+    } catch (error) {
+      entry.module = null;
+      throw error;
+    }
+    return module.exports;
+  };
+
+  const fileRequire = (table) => function require(specifier) {
+    const text = StringCtor(specifier);
+    const id = tableLookup(table, text);
+    if (id === undefined) {
+      throw new ErrorCtor(
+        `require('${text}') is not available here: a vendored package requires only its own files and the packages its module declares`,
+      );
+    }
+    return loadFile(id);
+  };
+
+  const moduleRequire = (table) => function require(specifier) {
+    const text = StringCtor(specifier);
+    const id = tableLookup(table, text);
+    if (id !== undefined) return loadFile(id);
+    return requireModule(text);
+  };
+
   const requireModule = function require(specifier) {
     const text = StringCtor(specifier);
     if (!ReflectApply(StringPrototypeStartsWith, text, ['actions:'])) {
       throw new ErrorCtor(
-        `require('${text}') is not available in custom actions: only modules attached to the action can be required, as require('actions:<module>')`,
+        `require('${text}') is not available in custom actions: only modules attached to the action can be required, as require('actions:<module>'), and inside a module the npm packages it declares`,
       );
     }
     const name = ReflectApply(StringPrototypeSlice, text, [8]);
@@ -695,7 +734,7 @@
     entry.module = module;
     try {
       ReflectApply(entry.factory, undefined, [
-        module.exports, requireModule, module, entry.actions, fetchImpl, consoleObject,
+        module.exports, entry.require, module, entry.actions, fetchImpl, consoleObject,
       ]);
     } catch (error) {
       entry.module = null;
@@ -704,13 +743,21 @@
     return module.exports;
   };
 
-  const define = (kind, name, factory, secrets) => {
+  const define = (kind, name, factory, secrets, requires) => {
+    const table = requires === undefined ? null : requires;
     if (kind === 'action') {
       actionFactory = factory;
+    } else if (kind === 'file') {
+      ReflectApply(MapPrototypeSet, fileEntries, [StringCtor(name), {
+        factory,
+        module: null,
+        require: fileRequire(table),
+      }]);
     } else {
       ReflectApply(MapPrototypeSet, moduleEntries, [StringCtor(name), {
         factory,
         module: null,
+        require: moduleRequire(table),
         actions: deepFreeze({ __proto__: null, secrets: defineAll({ __proto__: null }, secrets) }),
       }]);
     }

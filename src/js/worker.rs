@@ -107,14 +107,31 @@ impl LoadPlan {
     pub(super) fn for_action(action: &ActionSource) -> LoadPlan {
         let mut scripts = Vec::new();
         for module in &action.modules {
+            // Vendored npm files first: each with the table its `require` resolves through.
+            for file in &module.packages {
+                let id_json = serde_json::to_string(&file.id).unwrap_or_default();
+                let requires_json = serde_json::to_string(&file.requires).unwrap_or_default();
+                let prefix = format!(
+                    "__authflow_define(\"file\", {id_json}, function (exports, require, module) {{"
+                );
+                scripts.push(LoadScript {
+                    file_name: file.file_name.clone(),
+                    source: format!("{prefix}{}\n}}, null, {requires_json});", file.code),
+                    prefix_chars: prefix.chars().count() as u32,
+                });
+            }
             let name_json = serde_json::to_string(&module.name).unwrap_or_default();
             let secrets_json = serde_json::to_string(&module.secrets).unwrap_or_default();
+            let requires_json = serde_json::to_string(&module.requires).unwrap_or_default();
             let prefix = format!(
                 "__authflow_define(\"module\", {name_json}, function (exports, require, module, actions, fetch, console) {{"
             );
             scripts.push(LoadScript {
                 file_name: module_file_name(&module.name, &module.version, &module.file_name),
-                source: format!("{prefix}{}\n}}, {secrets_json});", module.code),
+                source: format!(
+                    "{prefix}{}\n}}, {secrets_json}, {requires_json});",
+                    module.code
+                ),
                 prefix_chars: prefix.chars().count() as u32,
             });
         }

@@ -108,6 +108,7 @@ impl Analysis {
         let (lock, mut lock_diagnostics) = crate::release::check::read_lock(&mut ws);
         diagnostics.append(&mut lock_diagnostics);
         let flows = load::parse_flows(&mut ws, &flow_paths, &mut diagnostics);
+        crate::release::npm::load(&mut ws);
         crate::release::pins::load(&mut ws, &lock, &flows);
         // The editor shows the workspace as `authflow check` without `--env` sees it.
         let environment =

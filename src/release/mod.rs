@@ -15,6 +15,7 @@ pub mod check;
 pub mod git;
 pub mod keys;
 pub mod lock;
+pub mod npm;
 pub mod pins;
 pub mod publish;
 pub mod published;

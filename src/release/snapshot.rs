@@ -269,6 +269,24 @@ impl Snapshot {
                     snap.add_file(&mut content.files, rel, ws.sources.text(file).as_bytes());
                 }
             }
+            // Its vendored npm packages: the tarball is a file of the module (a release
+            // carries it), and the lock records its version and integrity.
+            for package in ws
+                .npm
+                .get(name)
+                .map(|n| n.packages.as_slice())
+                .unwrap_or_default()
+            {
+                snap.add_file(&mut content.files, package.path.clone(), &package.bytes);
+                content.dependencies.insert(
+                    package.name.clone(),
+                    LockedPackage {
+                        version: package.version.clone(),
+                        file: package.path.clone(),
+                        integrity: package.integrity.clone(),
+                    },
+                );
+            }
             snap.items
                 .insert(ItemKey::new(ItemKind::Module, name.clone()), content);
         }

@@ -144,6 +144,11 @@ pub struct ModuleMeta {
     /// Secrets the module reads as `actions.secrets.NAME`; independent of actions' secrets.
     #[serde(default)]
     pub secrets: Vec<String>,
+    /// npm packages the module requires, by exact version: `ms: 2.1.3`. Each is vendored as
+    /// `vendor/npm/<name>-<version>.tgz` (what `npm pack <name>@<version>` writes) and
+    /// recorded in authflow.lock with its integrity; nothing is downloaded.
+    #[serde(default)]
+    pub dependencies: BTreeMap<String, String>,
 }
 
 /// A custom action as loaded.
@@ -189,6 +194,8 @@ pub struct Workspace {
     /// What authflow.lock says about the actions flows run (`release::pins` fills it after
     /// loading; empty without a lock).
     pub published: PublishedActions,
+    /// Each module's vendored npm packages, unpacked and resolved (`release::npm::load`).
+    pub npm: BTreeMap<String, crate::release::npm::ModulePackages>,
 }
 
 /// The lock's view of the workspace's actions, for the checks: pinned references
@@ -438,6 +445,7 @@ impl Workspace {
                 meta: ModuleMeta {
                     description: String::new(),
                     secrets: Vec::new(),
+                    dependencies: BTreeMap::new(),
                 },
                 meta_file: None,
                 versions: BTreeMap::new(),

@@ -49,6 +49,7 @@ pub mod fetch_not_allowed;
 pub mod field_not_available;
 pub mod invalid_config;
 pub mod missing_module_pin;
+pub mod npm_dependency;
 pub mod path_without_end;
 pub mod risk_score_before_evaluate;
 pub mod step_output_not_written;
@@ -240,6 +241,11 @@ pub static RULES: &[Rule] = &[
         Code::UnknownAction,
         unknown_action::DOC,
         unknown_action::run,
+    ),
+    workspace(
+        Code::NpmDependency,
+        npm_dependency::DOC,
+        npm_dependency::run,
     ),
     flow(
         Code::UnknownActionVersion,
