@@ -694,3 +694,30 @@ print(len(files))\n";
     let count: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
     assert!(count >= 8, "only {count} example suites checked");
 }
+
+#[test]
+fn a_signing_secret_without_a_value_is_a_warning_and_a_short_one_fails_the_cases() {
+    let dir = scratch("tenant-a");
+    let settings = dir.path().join("authflow.yaml");
+    let base = std::fs::read_to_string(&settings).unwrap();
+    std::fs::write(
+        &settings,
+        format!("{base}secrets: [SESSION_KEY]\nsession: {{ signing_secret: SESSION_KEY }}\n"),
+    )
+    .unwrap();
+    let (code, out, err) = authflow(&["test", "--quiet"], dir.path());
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("warning: session.signing_secret `SESSION_KEY` has no value"),
+        "{err}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_authflow"))
+        .args(["test", "--quiet"])
+        .current_dir(dir.path())
+        .env("AUTHFLOW_SECRET_SESSION_KEY", "short")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("HS256 needs a key of at least"), "{stdout}");
+}

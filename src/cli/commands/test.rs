@@ -128,6 +128,13 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
         }
         eprint!("{text}");
     }
+    // A signing secret with no value signs the suite's tokens with the public simulation key,
+    // as `run` does: say so once per workspace (a key HS256 cannot use fails the cases).
+    for s in &suites {
+        if let Ok((_, Some(warning))) = crate::load::session_config(&s.loaded.ws) {
+            eprintln!("warning: {}", crate::cli::escape::escape_lines(&warning));
+        }
+    }
     let engine =
         crate::js::Engine::new(crate::js::EngineConfig::default()).map_err(CliError::usage)?;
     let options = runner::Options {
