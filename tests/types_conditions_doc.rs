@@ -4,7 +4,7 @@
 //! that the checks accept.
 
 use authflow::check::types::CatalogTypes;
-use authflow::diagnostic::{FileId, Severity};
+use authflow::diagnostic::Severity;
 use authflow::expr::{Condition, check, parse};
 
 /// The one action the page's flows run (`step.risk-check.*`).
@@ -128,7 +128,12 @@ fn every_flow_on_the_page_passes_the_checks() {
     let blocks = fenced(&page(), "yaml");
     assert!(!blocks.is_empty(), "docs/conditions.md has no `yaml` flow");
     for (number, source) in blocks {
-        let flow = authflow::syntax::yaml::parse(&source, FileId(0))
+        // The flow is a file of the workspace, as `authflow check` loads it.
+        let mut ws = authflow::workspace::Workspace::empty();
+        let file = ws
+            .sources
+            .add("docs/conditions.md".into(), source.clone());
+        let flow = authflow::syntax::yaml::parse(&source, file)
             .unwrap_or_else(|d| panic!("conditions.md:{number}: the flow does not parse: {d:#?}"));
         let guarded = flow
             .blocks()
@@ -138,9 +143,8 @@ fn every_flow_on_the_page_passes_the_checks() {
             guarded > 0,
             "conditions.md:{number}: the flow has no `when:` guard"
         );
-        let ws = authflow::workspace::Workspace::empty();
         let actions = authflow::check::analyze_actions(&ws);
-        let diagnostics = authflow::check::check_flow(&ws, FileId(0), &flow, &actions);
+        let diagnostics = authflow::check::check_flow(&ws, file, &flow, &actions);
         let errors: Vec<_> = diagnostics
             .iter()
             .filter(|d| d.severity == Severity::Error)
