@@ -3,6 +3,9 @@
 //! same bytes once with sha256, and taking a snapshot and signing a new bundle (publish's
 //! work after the gate) beside reading the same workspace.
 //!
+//! A second group loads a workspace whose module vendors an npm package, with and without
+//! unpacking and resolving it (`release::npm::load`).
+//!
 //! The workspace is the action-modules example (one flow, one action pinning a module with
 //! two versions), in a temporary copy.
 
@@ -86,6 +89,37 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("baseline: load the workspace", |b| {
         b.iter(|| black_box(load().flows.len()))
+    });
+    group.finish();
+
+    // Vendored npm packages: the fixture's module declares one hand-made package (two files,
+    // one relative require) vendored as a tarball.
+    let npm_root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/check/af075-ok-vendored-package");
+    let load_ws = || {
+        let mut diagnostics = Vec::new();
+        authflow::workspace::Workspace::load(&npm_root, &mut diagnostics).unwrap()
+    };
+    let mut ws = load_ws();
+    authflow::release::npm::load(&mut ws);
+    assert_eq!(
+        ws.npm["dates"].packages.len(),
+        1,
+        "the fixture's package resolves"
+    );
+    let mut group = c.benchmark_group("npm");
+    group.bench_function(
+        "load the workspace + unpack and resolve its npm package",
+        |b| {
+            b.iter(|| {
+                let mut ws = load_ws();
+                authflow::release::npm::load(&mut ws);
+                black_box(ws.npm.len())
+            })
+        },
+    );
+    group.bench_function("baseline: load the workspace", |b| {
+        b.iter(|| black_box(load_ws().modules.len()))
     });
     group.finish();
 }
