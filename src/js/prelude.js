@@ -19,6 +19,7 @@
   const opDeny = ops.op_authflow_deny;
   const opFetch = ops.op_authflow_fetch;
   const opFinish = ops.op_authflow_finish;
+  const opModuleSecrets = ops.op_authflow_module_secrets;
 
   // Builtins are captured now so later tampering by the action cannot redirect the harness.
   const ObjectFreeze = Object.freeze;
@@ -704,10 +705,12 @@
     return module.exports;
   };
 
-  const define = (kind, name, factory, secrets) => {
+  // A module's secrets come from the engine, never from the script's source text.
+  const define = (kind, name, factory) => {
     if (kind === 'action') {
       actionFactory = factory;
     } else {
+      const secrets = JSONParse(opModuleSecrets(StringCtor(name)));
       ReflectApply(MapPrototypeSet, moduleEntries, [StringCtor(name), {
         factory,
         module: null,
