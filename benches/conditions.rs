@@ -1,5 +1,7 @@
 //! Condition evaluation cost: interpreter vs cranelift JIT vs the same predicate written in
-//! Rust by hand (the floor), per evaluation, plus compile time per condition.
+//! Rust by hand (the floor), per evaluation, plus compile time per condition and what a single
+//! run pays for a guard (JIT compile then one evaluation, against a tiered condition's one
+//! interpreted evaluation).
 //!
 //! Every variant of one condition starts from the same data and does the same work:
 //!
@@ -244,5 +246,23 @@ fn compilation(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, evaluation, compilation);
+/// What one flow run pays for a guard: building the condition and evaluating it once. The
+/// baseline compiles it with the JIT first (what the simulator did before tiering); a tiered
+/// condition is interpreted until it is hot, so a single run never compiles it.
+fn single_run(c: &mut Criterion) {
+    let root = event();
+    let mut group = c.benchmark_group("single_run");
+    for case in CASES {
+        let checked = checked(case.text);
+        group.bench_function(format!("{}/jit_then_eval", case.name), |b| {
+            b.iter(|| Condition::compile(black_box(&checked)).eval_root(black_box(&root)))
+        });
+        group.bench_function(format!("{}/tiered_eval", case.name), |b| {
+            b.iter(|| Condition::tiered(black_box(&checked)).eval_root(black_box(&root)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, evaluation, compilation, single_run);
 criterion_main!(benches);

@@ -527,6 +527,17 @@ proptest! {
         }
         prop_assert_eq!(condition.eval_root(&root), expected, "eval_root: {}", text);
         prop_assert_eq!(interpreter.eval_root(&root), expected, "interpreter eval_root: {}", text);
+        // A tiered condition agrees before its promotion (interpreted), on the evaluation that
+        // compiles it, and after (native code), through both entry points.
+        let tiered = Condition::tiered_after(&checked, 3);
+        prop_assert_eq!(tiered.eval(&inputs), expected, "tiered, cold: {}", text);
+        prop_assert!(!tiered.is_jit(), "tiered condition compiled before it was hot: {}", text);
+        prop_assert_eq!(tiered.eval_root(&root), expected, "tiered, cold eval_root: {}", text);
+        prop_assert!(!tiered.is_jit(), "tiered condition compiled before it was hot: {}", text);
+        prop_assert_eq!(tiered.eval_root(&root), expected, "tiered, promoting: {}", text);
+        prop_assert!(tiered.is_jit(), "tiered condition not compiled once hot: {}", text);
+        prop_assert_eq!(tiered.eval(&inputs), expected, "tiered, hot: {}", text);
+        prop_assert_eq!(tiered.eval_root(&root), expected, "tiered, hot eval_root: {}", text);
     }
 
     #[test]

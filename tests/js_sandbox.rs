@@ -272,6 +272,33 @@ module.exports = {
 }
 
 #[test]
+fn a_script_that_breaks_out_of_its_wrapper_cannot_take_a_modules_secrets() {
+    // The action's text closes the wrapper the engine puts around it and, while the scripts
+    // load, defines its own factory under the module's name: it must not be handed the
+    // module's secrets (they are given only to the module's own script, once).
+    let mut source = action(
+        "breakout",
+        r#"exports.handler = async (event, api) => {
+  const stolen = require('actions:vault');
+  api.state.set('secret_length', stolen.length());
+};
+}); __authflow_define("module", "vault", function (exports, require, module, actions) {
+  module.exports = { length: () => (actions.secrets.KEY || '').length };
+}); (function () {"#,
+    );
+    source.modules.push(ModuleSource {
+        name: "vault".to_owned(),
+        version: "1".to_owned(),
+        file_name: "index.js".to_owned(),
+        code: "module.exports = { length: () => -1 };".to_owned(),
+        secrets: BTreeMap::from([("KEY".to_owned(), "vault-key-5e2a91".to_owned())]),
+    });
+    let outcome = run(&source, &us_user());
+    assert_ok(&outcome);
+    assert_eq!(state(&outcome, "secret_length"), Some(json!(0)));
+}
+
+#[test]
 fn unknown_action_modules_and_node_builtins_fail_clearly() {
     let outcome = probe("require-missing", "require('actions:nope')");
     assert_eq!(failure_kind(&outcome), Some(FailureKind::Rejected));
@@ -771,6 +798,38 @@ fn tenants_never_share_globals() {
     // Warm reuse within one tenant's action is allowed (documented).
     assert_eq!(state(&second, "seen"), Some(json!("A")));
     assert_eq!(state(&other, "seen"), Some(Value::Null));
+}
+
+#[test]
+fn a_changed_source_gets_its_own_runtime() {
+    // Same tenant and slug; a different secret value, module code or action code is another
+    // runtime, and each version keeps its own warm globals.
+    let code = r#"exports.handler = async (event, api) => {
+  api.state.set('seen', globalThis.version ?? null);
+  globalThis.version = event.marker;
+};"#;
+    let v1 = action("versioned", code);
+    let mut v2 = v1.clone();
+    v2.secrets = BTreeMap::from([("KEY".to_owned(), "changed".to_owned())]);
+    let mut v3 = v1.clone();
+    v3.modules.push(ModuleSource {
+        name: "m".to_owned(),
+        version: "1".to_owned(),
+        file_name: "m.js".to_owned(),
+        code: "module.exports = 1;".to_owned(),
+        secrets: BTreeMap::new(),
+    });
+    let mut v4 = v3.clone();
+    v4.modules[0].code = "module.exports = 2;".to_owned();
+    let seen = |source: &ActionSource, marker: &str| {
+        state(&run(source, &json!({ "marker": marker })), "seen")
+    };
+    assert_eq!(seen(&v1, "v1"), Some(Value::Null));
+    assert_eq!(seen(&v2, "v2"), Some(Value::Null));
+    assert_eq!(seen(&v3, "v3"), Some(Value::Null));
+    assert_eq!(seen(&v4, "v4"), Some(Value::Null));
+    assert_eq!(seen(&v1, "v1 again"), Some(json!("v1")));
+    assert_eq!(seen(&v4, "v4 again"), Some(json!("v4")));
 }
 
 #[test]

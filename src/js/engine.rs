@@ -11,13 +11,13 @@
 use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use deno_core::v8;
-use sha2::{Digest, Sha256};
 
 use super::cpu_clock::ThreadCpuClock;
 use super::handoff::{self, RecvError};
@@ -79,15 +79,6 @@ pub enum EngineError {
     Startup(String),
 }
 
-/// What identifies a cached runtime. Tenants never share one.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct RuntimeKey {
-    tenant: String,
-    slug: String,
-    source_hash: [u8; 32],
-    heap_bytes: usize,
-}
-
 /// The engine's handle on one worker thread. Dropping it closes the job mailbox, which ends
 /// the thread and its runtime.
 struct Worker {
@@ -102,10 +93,60 @@ struct Worker {
 }
 
 /// A cache entry; the mutex serialises runs on one runtime so queueing never counts against a
-/// run's time budget.
+/// run's time budget. It keeps what identifies its runtime (tenant, heap budget and the whole
+/// source the runtime was built from), so finding it costs a comparison, never a hash of the
+/// source.
 struct Slot {
     worker: Mutex<Option<Worker>>,
     last_used: AtomicU64,
+    tenant: String,
+    heap_bytes: usize,
+    source: ActionSource,
+    /// The action's secrets as JSON, spliced into every run's event.
+    secrets_json: String,
+}
+
+impl Slot {
+    /// Whether this slot's runtime was built for exactly `tenant`, `action` and `heap_bytes`.
+    /// Tenants never share a runtime; a changed byte of code, a module or a secret value makes
+    /// another runtime.
+    fn serves(&self, tenant: &str, action: &ActionSource, heap_bytes: usize) -> bool {
+        self.heap_bytes == heap_bytes && self.tenant == tenant && self.source == *action
+    }
+}
+
+/// The cached slots, bucketed by a hash of (tenant, slug, heap budget): the hash only narrows
+/// the search, [`Slot::serves`] decides.
+#[derive(Default)]
+struct Slots {
+    buckets: HashMap<u64, Vec<Arc<Slot>>>,
+    count: usize,
+}
+
+impl Slots {
+    /// Drops the least recently used slot nobody is running on; false when every slot is busy.
+    fn evict_one(&mut self) -> bool {
+        // Dropping a slot drops its worker's job sender, which ends the worker thread and its
+        // runtime.
+        let victim = self
+            .buckets
+            .iter()
+            .flat_map(|(name, bucket)| bucket.iter().map(move |slot| (*name, slot)))
+            .filter(|(_, slot)| Arc::strong_count(slot) == 1)
+            .min_by_key(|(_, slot)| slot.last_used.load(Ordering::Relaxed))
+            .map(|(name, slot)| (name, Arc::clone(slot)));
+        let Some((name, victim)) = victim else {
+            return false;
+        };
+        if let Some(bucket) = self.buckets.get_mut(&name) {
+            bucket.retain(|slot| !Arc::ptr_eq(slot, &victim));
+            if bucket.is_empty() {
+                self.buckets.remove(&name);
+            }
+        }
+        self.count -= 1;
+        true
+    }
 }
 
 /// Runs custom actions in sandboxed JavaScript runtimes, one cached runtime (and thread) per
@@ -113,7 +154,9 @@ struct Slot {
 /// proceed in parallel, runs of one action in turn.
 pub struct Engine {
     config: EngineConfig,
-    slots: Mutex<HashMap<RuntimeKey, Arc<Slot>>>,
+    slots: Mutex<Slots>,
+    /// Hashes (tenant, slug, heap budget) to a bucket of `slots`.
+    names: RandomState,
     clock: AtomicU64,
     pool: Mutex<Pool>,
 }
@@ -168,7 +211,8 @@ impl Engine {
                 runtimes: VecDeque::new(),
             }),
             config,
-            slots: Mutex::new(HashMap::new()),
+            slots: Mutex::new(Slots::default()),
+            names: RandomState::new(),
             clock: AtomicU64::new(0),
         };
         engine.refill_pool();
@@ -227,7 +271,7 @@ impl Engine {
 
     /// How many runtimes are cached right now (each owns a thread).
     pub fn cached_runtimes(&self) -> usize {
-        lock(&self.slots).len()
+        lock(&self.slots).count
     }
 
     /// Runs `action` for `tenant` with `input` and returns everything it produced. Never panics
@@ -242,13 +286,7 @@ impl Engine {
         // Budgets out of range never reach a runtime (settings files reject them; callers of
         // the library get the nearest value in range).
         let limits = input.limits.clamped();
-        let key = RuntimeKey {
-            tenant: tenant.to_owned(),
-            slug: action.slug.clone(),
-            source_hash: source_hash(action),
-            heap_bytes: limits.heap_bytes,
-        };
-        let slot = self.slot(key);
+        let slot = self.slot(tenant, action, limits.heap_bytes);
         let mut guard = lock(&slot.worker);
         let mut took_pooled = false;
         if guard.is_none() {
@@ -279,7 +317,7 @@ impl Engine {
         };
         let job = Job {
             bind,
-            event_json: event_json(input.event, &action.secrets),
+            event_json: event_json(input.event, &slot.secrets_json),
             limits,
             fetch: input.fetch.clone(),
             clock_ms: input.clock_ms,
@@ -322,35 +360,38 @@ impl Engine {
         outcome
     }
 
-    /// Finds or creates the cache slot for `key`, evicting the least recently used idle slot
-    /// when the cache is full.
-    fn slot(&self, key: RuntimeKey) -> Arc<Slot> {
+    /// Finds or creates the cache slot of `tenant`, `action` and `heap_bytes`, evicting the
+    /// least recently used idle slot when the cache is full.
+    fn slot(&self, tenant: &str, action: &ActionSource, heap_bytes: usize) -> Arc<Slot> {
         let tick = self.clock.fetch_add(1, Ordering::Relaxed);
+        let name = self
+            .names
+            .hash_one((tenant, action.slug.as_str(), heap_bytes));
         let mut slots = lock(&self.slots);
-        if let Some(slot) = slots.get(&key) {
+        if let Some(slot) = slots.buckets.get(&name).and_then(|bucket| {
+            bucket
+                .iter()
+                .find(|slot| slot.serves(tenant, action, heap_bytes))
+        }) {
             slot.last_used.store(tick, Ordering::Relaxed);
             return Arc::clone(slot);
         }
-        while slots.len() >= self.config.max_runtimes {
-            // Only slots nobody is running on are candidates; dropping one drops its worker's
-            // job sender, which ends the worker thread and its runtime.
-            let victim = slots
-                .iter()
-                .filter(|(_, slot)| Arc::strong_count(slot) == 1)
-                .min_by_key(|(_, slot)| slot.last_used.load(Ordering::Relaxed))
-                .map(|(key, _)| key.clone());
-            match victim {
-                Some(victim) => {
-                    slots.remove(&victim);
-                }
-                None => break,
-            }
-        }
+        while slots.count >= self.config.max_runtimes && slots.evict_one() {}
         let slot = Arc::new(Slot {
             worker: Mutex::new(None),
             last_used: AtomicU64::new(tick),
+            tenant: tenant.to_owned(),
+            heap_bytes,
+            source: action.clone(),
+            secrets_json: serde_json::to_string(&action.secrets)
+                .unwrap_or_else(|_| "{}".to_owned()),
         });
-        slots.insert(key, Arc::clone(&slot));
+        slots
+            .buckets
+            .entry(name)
+            .or_default()
+            .push(Arc::clone(&slot));
+        slots.count += 1;
         slot
     }
 }
@@ -446,44 +487,8 @@ unsafe extern "C" fn park_abandoned_thread(
     }
 }
 
-/// Hashes everything a runtime is built from: code, modules, secrets and trigger. Every field
-/// is length-prefixed so no two different sources feed the hash the same bytes; hashing the
-/// fields directly (rather than a serialisation of them) keeps this cheap on every warm call.
-fn source_hash(action: &ActionSource) -> [u8; 32] {
-    fn field(hasher: &mut Sha256, bytes: &[u8]) {
-        hasher.update((bytes.len() as u64).to_le_bytes());
-        hasher.update(bytes);
-    }
-    fn secrets(hasher: &mut Sha256, secrets: &std::collections::BTreeMap<String, String>) {
-        hasher.update((secrets.len() as u64).to_le_bytes());
-        for (name, value) in secrets {
-            field(hasher, name.as_bytes());
-            field(hasher, value.as_bytes());
-        }
-    }
-    let mut hasher = Sha256::new();
-    field(&mut hasher, action.slug.as_bytes());
-    field(&mut hasher, action.file_name.as_bytes());
-    field(&mut hasher, action.code.as_bytes());
-    field(&mut hasher, action.trigger.export_name().as_bytes());
-    secrets(&mut hasher, &action.secrets);
-    hasher.update((action.modules.len() as u64).to_le_bytes());
-    for module in &action.modules {
-        field(&mut hasher, module.name.as_bytes());
-        field(&mut hasher, module.version.as_bytes());
-        field(&mut hasher, module.file_name.as_bytes());
-        field(&mut hasher, module.code.as_bytes());
-        secrets(&mut hasher, &module.secrets);
-    }
-    hasher.finalize().into()
-}
-
-/// Serialises the event with `secrets` set to the action's secrets.
-fn event_json(
-    event: &serde_json::Value,
-    secrets: &std::collections::BTreeMap<String, String>,
-) -> String {
-    let secrets_json = serde_json::to_string(secrets).unwrap_or_else(|_| "{}".to_owned());
+/// Serialises the event with `secrets` set to the action's secrets (`secrets_json`).
+fn event_json(event: &serde_json::Value, secrets_json: &str) -> String {
     match event {
         serde_json::Value::Object(map) if !map.is_empty() => {
             let mut text = serde_json::to_string(event).unwrap_or_else(|_| "{}".to_owned());

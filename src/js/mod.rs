@@ -1,13 +1,14 @@
 //! Custom actions in JavaScript: the sandboxed engine that runs a tenant's action code.
 //!
 //! [`Engine`] owns one dedicated thread per cached runtime (a deno_core `JsRuntime`), keyed by
-//! tenant, action slug, a hash of everything the runtime was built from, and the heap budget.
+//! tenant, the whole action source (code, modules, secrets; compared, never hashed per call),
+//! and the heap budget.
 //! A run hands the event and the recorded fetch responses to that thread, the thread calls the
 //! action's handler through the `api.*` surface of `prelude.js`, and the calling thread acts as
 //! the watchdog. This module must not know about flows or plans: its inputs are plain JSON and
 //! its output is an [`ActionOutcome`].
 //!
-//! **Invariant:** a runtime serves exactly one (tenant, action slug, source hash); runtimes of
+//! **Invariant:** a runtime serves exactly one (tenant, action source); runtimes of
 //! different tenants never share a heap, a global object or a thread.
 //!
 //! **Invariant:** a runtime that was terminated (time limit) or reached its heap limit is

@@ -134,6 +134,33 @@ impl RunRecorder {
     }
 }
 
+/// One module's secrets as JSON object text; in the `OpState` only while that module's own
+/// script is being loaded.
+#[derive(Debug, Clone)]
+pub(crate) struct ModuleSecrets {
+    pub name: String,
+    pub json: String,
+}
+
+/// A module's secrets, asked for by `__authflow_define` as the module registers itself, so the
+/// secrets never appear in a script's source (which the engine facade may keep). Answers once,
+/// and only for the module whose script is running; `{}` otherwise.
+#[op2]
+#[string]
+pub(crate) fn op_authflow_module_secrets(state: &mut OpState, #[string] name: String) -> String {
+    let is_running = state
+        .try_borrow::<ModuleSecrets>()
+        .is_some_and(|secrets| secrets.name == name);
+    match state.try_take::<ModuleSecrets>() {
+        Some(secrets) if is_running => secrets.json,
+        Some(other) => {
+            state.put(other);
+            "{}".to_owned()
+        }
+        None => "{}".to_owned(),
+    }
+}
+
 /// Returns the recorder, or `None` when no run is in progress (a script that kept a reference
 /// to the api and calls it from a later microtask after the run was collected).
 fn recorder(state: &mut OpState) -> Option<&mut RunRecorder> {
@@ -519,5 +546,6 @@ deno_core::extension!(
         op_authflow_deny,
         op_authflow_fetch,
         op_authflow_finish,
+        op_authflow_module_secrets,
     ],
 );

@@ -19,6 +19,7 @@
   const opDeny = ops.op_authflow_deny;
   const opFetch = ops.op_authflow_fetch;
   const opFinish = ops.op_authflow_finish;
+  const opModuleSecrets = ops.op_authflow_module_secrets;
 
   // Builtins are captured now so later tampering by the action cannot redirect the harness.
   const ObjectFreeze = Object.freeze;
@@ -743,7 +744,9 @@
     return module.exports;
   };
 
-  const define = (kind, name, factory, secrets, requires) => {
+  // A module's secrets come from the engine, never from the script's source text; `requires`
+  // is the table a vendored package's or a module's `require` resolves through.
+  const define = (kind, name, factory, requires) => {
     const table = requires === undefined ? null : requires;
     if (kind === 'action') {
       actionFactory = factory;
@@ -754,6 +757,7 @@
         require: fileRequire(table),
       }]);
     } else {
+      const secrets = JSONParse(opModuleSecrets(StringCtor(name)));
       ReflectApply(MapPrototypeSet, moduleEntries, [StringCtor(name), {
         factory,
         module: null,

@@ -20,7 +20,7 @@ use super::cpu_clock::ThreadCpuClock;
 use super::handoff;
 use super::heap::{self, HeapLimit};
 use super::limits::FAILURE_MESSAGE_BYTES;
-use super::ops::{RunRecorder, authflow_actions};
+use super::ops::{ModuleSecrets, RunRecorder, authflow_actions};
 use super::redact::{Redactor, bounded};
 use super::{
     ActionFailure, ActionOutcome, ActionSource, FailureKind, FetchPolicy, LimitKind, Limits,
@@ -78,6 +78,10 @@ pub(super) fn limit_failure(kind: LimitKind, message: String) -> ActionFailure {
 
 /// The scripts that register the action and its modules, with what is needed to map stack
 /// locations back to the user's files.
+///
+/// **Invariant:** no secret value is part of any script's source. The engine facade keeps
+/// compiled scripts (in memory, and on disk unless `V82JSC_NO_BC_CACHE` is set), so a module's
+/// secrets travel beside its script and reach it through an op while that script runs.
 pub(super) struct LoadPlan {
     trigger: Trigger,
     action_file: String,
@@ -91,6 +95,8 @@ struct LoadScript {
     source: String,
     /// Characters the wrapper adds before the user's first line.
     prefix_chars: u32,
+    /// A module's secrets, handed to its own definition only (none for the action).
+    secrets: Option<ModuleSecrets>,
 }
 
 impl LoadPlan {
@@ -116,8 +122,9 @@ impl LoadPlan {
                 );
                 scripts.push(LoadScript {
                     file_name: file.file_name.clone(),
-                    source: format!("{prefix}{}\n}}, null, {requires_json});", file.code),
+                    source: format!("{prefix}{}\n}}, {requires_json});", file.code),
                     prefix_chars: prefix.chars().count() as u32,
+                    secrets: None,
                 });
             }
             let name_json = serde_json::to_string(&module.name).unwrap_or_default();
@@ -128,18 +135,21 @@ impl LoadPlan {
             );
             scripts.push(LoadScript {
                 file_name: module_file_name(&module.name, &module.version, &module.file_name),
-                source: format!(
-                    "{prefix}{}\n}}, {secrets_json}, {requires_json});",
-                    module.code
-                ),
+                source: format!("{prefix}{}
+}}, {requires_json});", module.code),
                 prefix_chars: prefix.chars().count() as u32,
+                secrets: Some(ModuleSecrets {
+                    name: module.name.clone(),
+                    json: secrets_json,
+                }),
             });
         }
         let prefix = "__authflow_define(\"action\", null, function (exports, require, module) {";
         scripts.push(LoadScript {
             file_name: action.file_name.clone(),
-            source: format!("{prefix}{}\n}}, null);", action.code),
+            source: format!("{prefix}{}\n}});", action.code),
             prefix_chars: prefix.chars().count() as u32,
+            secrets: None,
         });
         LoadPlan {
             trigger: action.trigger,
@@ -271,11 +281,26 @@ impl WorkerState {
     /// Registers the action and module factories; a syntax error is cached as the result.
     fn load(&mut self) -> Result<(), ActionFailure> {
         for index in 0..self.plan.scripts.len() {
-            let (file_name, source) = {
+            let (file_name, source, secrets) = {
                 let script = &self.plan.scripts[index];
-                (script.file_name.clone(), script.source.clone())
+                (
+                    script.file_name.clone(),
+                    script.source.clone(),
+                    script.secrets.clone(),
+                )
             };
-            if let Err(error) = self.runtime.execute_script(file_name.clone(), source) {
+            // A module's secrets are in the op state only while its own script runs, and its
+            // definition takes them, so no other script (not even one that breaks out of its
+            // wrapper) can ask for them.
+            if let Some(secrets) = secrets {
+                self.runtime.op_state().borrow_mut().put(secrets);
+            }
+            let executed = self.runtime.execute_script(file_name.clone(), source);
+            self.runtime
+                .op_state()
+                .borrow_mut()
+                .try_take::<ModuleSecrets>();
+            if let Err(error) = executed {
                 return Err(self.js_failure(FailureKind::Syntax, &error));
             }
         }
@@ -526,4 +551,43 @@ fn parse_frame(line: &str) -> Option<(String, u32, u32)> {
     let line = parts.next()?.parse().ok()?;
     let file = parts.next()?.to_owned();
     Some((file, line, column))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::js::ModuleSource;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn no_secret_value_is_part_of_a_loaded_script() {
+        let action = ActionSource {
+            slug: "a".to_owned(),
+            file_name: "a.js".to_owned(),
+            code: "exports.handler = async () => {};".to_owned(),
+            trigger: Trigger::Login,
+            modules: vec![ModuleSource {
+                name: "m".to_owned(),
+                version: "1".to_owned(),
+                file_name: "m.js".to_owned(),
+                code: "module.exports = () => actions.secrets.KEY;".to_owned(),
+                secrets: BTreeMap::from([("KEY".to_owned(), "module-secret-9f3".to_owned())]),
+            }],
+            secrets: BTreeMap::from([("TOKEN".to_owned(), "action-secret-7c1".to_owned())]),
+        };
+        let plan = LoadPlan::for_action(&action);
+        assert_eq!(plan.scripts.len(), 2);
+        for script in &plan.scripts {
+            for secret in ["module-secret-9f3", "action-secret-7c1"] {
+                assert!(
+                    !script.source.contains(secret),
+                    "{} holds a secret value",
+                    script.file_name
+                );
+            }
+        }
+        let module_secrets = plan.scripts[0].secrets.as_ref().map(|s| s.json.as_str());
+        assert_eq!(module_secrets, Some(r#"{"KEY":"module-secret-9f3"}"#));
+        assert!(plan.scripts[1].secrets.is_none());
+    }
 }
