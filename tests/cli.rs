@@ -333,7 +333,12 @@ fn a_run_writes_no_bytecode_cache_or_anything_else_in_home() {
         .env_remove("V82JSC_NO_BC_CACHE")
         .output()
         .expect("the binary runs");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let left: Vec<_> = walk(home.path());
     assert!(left.is_empty(), "the run wrote {left:?}");
 }

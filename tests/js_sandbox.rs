@@ -292,6 +292,8 @@ fn a_script_that_breaks_out_of_its_wrapper_cannot_take_a_modules_secrets() {
         file_name: "index.js".to_owned(),
         code: "module.exports = { length: () => -1 };".to_owned(),
         secrets: BTreeMap::from([("KEY".to_owned(), "vault-key-5e2a91".to_owned())]),
+        packages: Vec::new(),
+        requires: BTreeMap::new(),
     });
     let outcome = run(&source, &us_user());
     assert_ok(&outcome);
@@ -818,6 +820,8 @@ fn a_changed_source_gets_its_own_runtime() {
         file_name: "m.js".to_owned(),
         code: "module.exports = 1;".to_owned(),
         secrets: BTreeMap::new(),
+        packages: Vec::new(),
+        requires: BTreeMap::new(),
     });
     let mut v4 = v3.clone();
     v4.modules[0].code = "module.exports = 2;".to_owned();

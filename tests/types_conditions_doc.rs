@@ -130,9 +130,7 @@ fn every_flow_on_the_page_passes_the_checks() {
     for (number, source) in blocks {
         // The flow is a file of the workspace, as `authflow check` loads it.
         let mut ws = authflow::workspace::Workspace::empty();
-        let file = ws
-            .sources
-            .add("docs/conditions.md".into(), source.clone());
+        let file = ws.sources.add("docs/conditions.md".into(), source.clone());
         let flow = authflow::syntax::yaml::parse(&source, file)
             .unwrap_or_else(|d| panic!("conditions.md:{number}: the flow does not parse: {d:#?}"));
         let guarded = flow

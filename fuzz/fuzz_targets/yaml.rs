@@ -21,9 +21,11 @@ fuzz_target!(|data: &[u8]| {
             let reparsed = yaml::parse(&printed, FileId(0))
                 .unwrap_or_else(|d| panic!("canonical output does not parse:\n{printed}\n{d:#?}"));
             assert_eq!(reparsed.without_spans(), flow.without_spans());
-            let ws = authflow::workspace::Workspace::empty();
+            // Rules read the flow's text from the source table, as every command loads it.
+            let mut ws = authflow::workspace::Workspace::empty();
+            let file = ws.sources.add("flow.yaml".into(), source.to_string());
             let actions = authflow::check::analyze_actions(&ws);
-            let _ = authflow::check::check_flow(&ws, FileId(0), &flow, &actions);
+            let _ = authflow::check::check_flow(&ws, file, &flow, &actions);
         }
         Err(diagnostics) => {
             assert!(!diagnostics.is_empty());

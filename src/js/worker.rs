@@ -135,8 +135,7 @@ impl LoadPlan {
             );
             scripts.push(LoadScript {
                 file_name: module_file_name(&module.name, &module.version, &module.file_name),
-                source: format!("{prefix}{}
-}}, {requires_json});", module.code),
+                source: format!("{prefix}{}\n}}, {requires_json});", module.code),
                 prefix_chars: prefix.chars().count() as u32,
                 secrets: Some(ModuleSecrets {
                     name: module.name.clone(),
@@ -572,6 +571,8 @@ mod tests {
                 file_name: "m.js".to_owned(),
                 code: "module.exports = () => actions.secrets.KEY;".to_owned(),
                 secrets: BTreeMap::from([("KEY".to_owned(), "module-secret-9f3".to_owned())]),
+                packages: Vec::new(),
+                requires: BTreeMap::new(),
             }],
             secrets: BTreeMap::from([("TOKEN".to_owned(), "action-secret-7c1".to_owned())]),
         };
