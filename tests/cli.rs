@@ -83,7 +83,7 @@ fn run_prints_the_documented_json_and_stores_the_run() {
             "--expect",
             "allow",
         ],
-        &dir,
+        dir,
     );
     assert_eq!(
         out.status.code(),
@@ -123,7 +123,7 @@ fn run_prints_the_documented_json_and_stores_the_run() {
             "--workspace",
             flow.parent().unwrap().parent().unwrap().to_str().unwrap(),
         ],
-        &dir,
+        dir,
     );
     assert!(String::from_utf8_lossy(&list.stdout).contains("login  logged-in-us-user  allow"));
     let shown = authflow(
@@ -136,7 +136,7 @@ fn run_prints_the_documented_json_and_stores_the_run() {
             "--workspace",
             flow.parent().unwrap().parent().unwrap().to_str().unwrap(),
         ],
-        &dir,
+        dir,
     );
     let stored: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(stored["outcome"], "allow");
@@ -173,7 +173,7 @@ fn run_expectations_and_bad_events_set_the_exit_code() {
             "bad.json",
             "--no-store",
         ],
-        &dir,
+        dir,
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -196,7 +196,7 @@ fn compile_refuses_flows_with_errors_and_writes_nothing() {
             "-o",
             plan.to_str().unwrap(),
         ],
-        &dir,
+        dir,
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(!plan.exists());
@@ -208,7 +208,7 @@ fn compile_refuses_flows_with_errors_and_writes_nothing() {
             "-o",
             plan.to_str().unwrap(),
         ],
-        &dir,
+        dir,
     );
     assert_eq!(out.status.code(), Some(0));
     let plan: serde_json::Value =
@@ -229,22 +229,19 @@ fn fmt_check_and_conversion() {
     let dir = scratch_dir.path();
     std::fs::write(dir.join("messy.yaml"), "flow: login\nstages:\n- name: s\n  blocks:\n  - {id: d, type: deny, config: {reason: r}}\n").unwrap();
     assert_eq!(
-        authflow(&["fmt", "--check", "messy.yaml"], &dir)
+        authflow(&["fmt", "--check", "messy.yaml"], dir)
             .status
             .code(),
         Some(1)
     );
+    assert_eq!(authflow(&["fmt", "messy.yaml"], dir).status.code(), Some(0));
     assert_eq!(
-        authflow(&["fmt", "messy.yaml"], &dir).status.code(),
-        Some(0)
-    );
-    assert_eq!(
-        authflow(&["fmt", "--check", "messy.yaml"], &dir)
+        authflow(&["fmt", "--check", "messy.yaml"], dir)
             .status
             .code(),
         Some(0)
     );
-    let dsl = authflow(&["fmt", "messy.yaml", "--to", "dsl"], &dir);
+    let dsl = authflow(&["fmt", "messy.yaml", "--to", "dsl"], dir);
     assert_eq!(
         String::from_utf8_lossy(&dsl.stdout),
         "flow login\n\nstage s {\n  d: deny {\n    reason = \"r\"\n  }\n}\n"
@@ -252,7 +249,7 @@ fn fmt_check_and_conversion() {
     // A file that does not parse is reported and left untouched.
     std::fs::write(dir.join("broken.yaml"), "flow: [\n").unwrap();
     assert_eq!(
-        authflow(&["fmt", "broken.yaml"], &dir).status.code(),
+        authflow(&["fmt", "broken.yaml"], dir).status.code(),
         Some(1)
     );
     assert_eq!(
@@ -296,16 +293,13 @@ fn compile_output_leaves_other_files_alone() {
     let dir = scratch_dir.path();
     std::fs::write(dir.join("plan.tmp"), "mine").unwrap();
     let flow = root().join("flows/login.yaml");
-    let out = authflow(
-        &["compile", flow.to_str().unwrap(), "-o", "plan.json"],
-        &dir,
-    );
+    let out = authflow(&["compile", flow.to_str().unwrap(), "-o", "plan.json"], dir);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         std::fs::read_to_string(dir.join("plan.tmp")).unwrap(),
         "mine"
     );
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
+    let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
