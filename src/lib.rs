@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod diff;
 pub mod expr;
 pub mod files;
+pub mod git;
 pub mod graph;
 pub mod host;
 pub mod js;

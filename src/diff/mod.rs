@@ -15,7 +15,6 @@
 //! key order, quoting, whitespace inside conditions) have an empty diff.
 
 mod flows;
-pub mod git;
 pub mod render;
 pub mod revision;
 mod values;

@@ -7,7 +7,7 @@
 //! workspace's own files are written, never `.authflow/` (runs and secrets); a file a commit
 //! holds that cannot be reproduced exactly (too large) is an error, never silently left out.
 
-use super::git::{self, Repo};
+use crate::git::{self, Repo};
 use std::path::{Path, PathBuf};
 
 /// A version of the workspace, as the user names it on the command line.

@@ -12,7 +12,6 @@
 
 pub mod bundle;
 pub mod check;
-pub mod git;
 pub mod keys;
 pub mod lock;
 pub mod npm;

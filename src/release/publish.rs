@@ -10,10 +10,10 @@
 //! release records nothing and writes nothing.
 
 use super::bundle::{self, BundleError};
-use super::git::Repo;
 use super::keys::PrivateKey;
 use super::lock::{ItemKey, ItemVersion, LOCK_FILE, Lock, Release};
 use super::snapshot::Snapshot;
+use crate::git::Repo;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -92,7 +92,7 @@ pub fn origin(root: &Path, snap: &Snapshot) -> Origin {
     let dirty = snap
         .files
         .iter()
-        .any(|(path, bytes)| tree.get(path) != Some(&repo.blob_id(bytes)));
+        .any(|(path, bytes)| tree.id(path) != Some(repo.blob_id(bytes).as_str()));
     Origin {
         commit: Some(head),
         dirty,

@@ -7,11 +7,11 @@
 //! error naming why each source failed, never a silent switch to the working tree.
 
 use super::bundle::{Bundle, Verified};
-use super::git::Repo;
 use super::keys::PublicKey;
 use super::lock::{Lock, Release};
 use super::publish::bundle_path;
 use super::snapshot::sha256_hex;
+use crate::git::Repo;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -238,16 +238,15 @@ fn from_git(
     if !repo.has_commit(commit) {
         return Err(format!("the repository has no commit {commit}"));
     }
-    let tree = repo.tree(commit).map_err(|e| e.to_string())?;
+    let tree = repo.tree(commit)?;
     let mut ids = Vec::new();
     for path in files.keys() {
         ids.push(
-            tree.get(path)
-                .map(String::as_str)
+            tree.id(path)
                 .ok_or_else(|| format!("commit {commit} has no {path}"))?,
         );
     }
-    let blobs = repo.blobs(&ids).map_err(|e| e.to_string())?;
+    let blobs = repo.blobs(&ids)?;
     let mut contents = BTreeMap::new();
     for ((path, sha), bytes) in files.iter().zip(blobs) {
         if &sha256_hex(&bytes) != sha {

@@ -1,9 +1,11 @@
-//! Reading a workspace's files as a git commit holds them, through the `git` command line.
+//! Reading git through the `git` command line: the commit a workspace is at, revisions, and a
+//! workspace's files as a commit holds them. `publish` (the commit of a release, whether the
+//! tree is dirty), `run --published` (a release read back) and `diff`/`replay` (a revision
+//! materialised) all read git here.
 //!
-//! The git CLI rather than a library: `publish` already reads releases back with the same
-//! plumbing commands, git is on every machine that has a repository to read, and it answers for
-//! every repository feature (packs, alternates, sha256 object format, partial clones) exactly
-//! as the user's own git does. Only plumbing commands run (`rev-parse`, `ls-tree`,
+//! The git CLI rather than a library: git is on every machine that has a repository to read,
+//! and it answers for every repository feature (packs, alternates, sha256 object format,
+//! partial clones) exactly as the user's own git does. Only plumbing commands run (`rev-parse`, `ls-tree`,
 //! `cat-file`), with the repository named explicitly, the user's configuration ignored, and
 //! every revision the user typed passed after `--end-of-options`, so no argument can become an
 //! option. This module never writes to a repository.
@@ -25,6 +27,8 @@ pub struct Repo {
     pub top: PathBuf,
     /// The workspace's path inside the repository, `/`-terminated (empty at the top).
     pub prefix: String,
+    /// The object format's hash (`sha1` or `sha256`).
+    object_format: String,
 }
 
 /// One regular file of a commit, under the workspace.
@@ -42,6 +46,16 @@ pub struct TreeFile {
 pub struct Tree {
     pub files: Vec<TreeFile>,
     pub skipped: Vec<String>,
+}
+
+impl Tree {
+    /// The blob id of the regular file at workspace-relative `path`.
+    pub fn id(&self, path: &str) -> Option<&str> {
+        self.files
+            .iter()
+            .find(|f| f.path == path)
+            .map(|f| f.id.as_str())
+    }
 }
 
 fn git(dir: &Path) -> Command {
@@ -88,10 +102,29 @@ impl Repo {
     pub fn discover(workspace: &Path) -> Option<Repo> {
         let top = line(output(git(workspace).args(["rev-parse", "--show-toplevel"])).ok()?);
         let prefix = line(output(git(workspace).args(["rev-parse", "--show-prefix"])).ok()?);
+        let object_format = output(git(workspace).args(["rev-parse", "--show-object-format"]))
+            .map(line)
+            .unwrap_or_else(|_| "sha1".into());
         Some(Repo {
             top: PathBuf::from(top),
             prefix,
+            object_format,
         })
+    }
+
+    /// The commit `HEAD` names, or none in a repository without commits.
+    pub fn head(&self) -> Option<String> {
+        let id = line(
+            output(git(&self.top).args(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]))
+                .ok()?,
+        );
+        is_object_id(&id).then_some(id)
+    }
+
+    /// Whether the repository has commit `id`.
+    pub fn has_commit(&self, id: &str) -> bool {
+        is_object_id(id)
+            && output(git(&self.top).args(["cat-file", "-e", &format!("{id}^{{commit}}")])).is_ok()
     }
 
     /// The commit a revision name (`HEAD`, `main~2`, a tag, an abbreviated id) names.
@@ -199,5 +232,24 @@ impl Repo {
             rest = &rest[size + 1..];
         }
         Ok(blobs)
+    }
+
+    /// The id git gives a blob with these bytes (so a working-tree file can be compared with a
+    /// commit's without asking git for each file).
+    pub fn blob_id(&self, bytes: &[u8]) -> String {
+        let header = format!("blob {}\0", bytes.len());
+        if self.object_format == "sha256" {
+            use sha2::Digest;
+            let mut h = sha2::Sha256::new();
+            h.update(header.as_bytes());
+            h.update(bytes);
+            h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        } else {
+            use sha1::Digest;
+            let mut h = sha1::Sha1::new();
+            h.update(header.as_bytes());
+            h.update(bytes);
+            h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        }
     }
 }
