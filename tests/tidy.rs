@@ -1,6 +1,6 @@
 //! Repository hygiene: every Rust file opens with a `//!` header, docs/checks.md,
 //! docs/blocks.md and the README's block table are generated from their tables, and no
-//! snapshot is left without its fixture.
+//! snapshot is left without its fixture; the condition language keeps its `unsafe` in one file.
 
 use std::path::{Path, PathBuf};
 
@@ -231,4 +231,28 @@ fn no_other_file_emits_a_rule_code() {
         }
     }
     assert!(seen > 50, "only {seen} source files were read");
+}
+
+#[test]
+fn the_condition_language_keeps_its_unsafe_in_the_jit_abi() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src/expr"), &mut files);
+    let abi = root.join("src/expr/jit/abi.rs");
+    let offenders: Vec<String> = files
+        .iter()
+        .filter(|f| **f != abi)
+        .filter(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .lines()
+                .any(|line| !line.trim_start().starts_with("//") && line.contains("unsafe"))
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "`unsafe` outside src/expr/jit/abi.rs: {offenders:?}"
+    );
+    assert!(std::fs::read_to_string(&abi).unwrap().contains("unsafe "));
 }

@@ -37,7 +37,10 @@ pub const PLANS_DIR: &str = "plans/";
 pub const SOURCES_DIR: &str = "sources/";
 
 /// Bounds on what a bundle may hold; a larger one is refused before it is read whole.
-pub const MAX_BUNDLE_BYTES: u64 = 256 * 1024 * 1024;
+pub const BUNDLE_LIMIT: crate::files::Limit = crate::files::Limit {
+    bytes: 256 * 1024 * 1024,
+    what: "release bundles",
+};
 pub const MAX_MEMBER_BYTES: u64 = 64 * 1024 * 1024;
 pub const MAX_MEMBERS: usize = 10_000;
 
@@ -217,9 +220,10 @@ impl Bundle {
     /// Reads the archive, refusing anything but regular files with safe relative names,
     /// duplicates, and sizes over the bounds.
     pub fn read(bytes: &[u8]) -> Result<Bundle, BundleError> {
-        if bytes.len() as u64 > MAX_BUNDLE_BYTES {
+        if bytes.len() as u64 > BUNDLE_LIMIT.bytes {
             return refuse(format!(
-                "the bundle is larger than {MAX_BUNDLE_BYTES} bytes"
+                "the bundle is larger than {} bytes",
+                BUNDLE_LIMIT.bytes
             ));
         }
         let not_a_bundle =

@@ -19,32 +19,20 @@ pub fn read_lock(ws: &mut Workspace) -> (Lock, Vec<Diagnostic>) {
         return (Lock::new(), Vec::new());
     };
     let path = root.join(LOCK_FILE);
-    let Ok(meta) = std::fs::symlink_metadata(&path) else {
-        return (Lock::new(), Vec::new());
+    // The text when the file could be read, so that a parse error points into it.
+    let (text, message, position) = match Lock::read_text(&path) {
+        Ok(None) => return (Lock::new(), Vec::new()),
+        Ok(Some(text)) => match Lock::parse(&text) {
+            Ok(lock) => return (lock, Vec::new()),
+            Err(problem) => (text, problem.message, problem.position),
+        },
+        Err(error) => (String::new(), error.message, None),
     };
-    let error = match Lock::read(&path) {
-        Ok(lock) => return (lock, Vec::new()),
-        Err(error) => error,
-    };
-    // Show the text only of a regular file small enough to have been read at all.
-    let text = if meta.is_file() && meta.len() <= super::lock::MAX_LOCK_BYTES {
-        std::fs::read_to_string(&path).unwrap_or_default()
-    } else {
-        String::new()
-    };
-    let problem = Lock::parse(&text).err();
-    let file = ws
-        .sources
-        .add(crate::workspace::display_path(&path), text.clone());
-    let span =
-        problem
-            .as_ref()
-            .and_then(|p| p.position)
-            .map_or(Span::default(), |(line, column)| {
-                let start = offset_of(&text, line, column);
-                Span::new(start, (start + 1).min(text.len()))
-            });
-    let message = problem.map_or(error.message, |p| p.message);
+    let span = position.map_or(Span::default(), |(line, column)| {
+        let start = offset_of(&text, line, column);
+        Span::new(start, (start + 1).min(text.len()))
+    });
+    let file = ws.sources.add(crate::workspace::display_path(&path), text);
     let diagnostic = Diagnostic::new(Code::InvalidLock, file, span, format!("the lock is unusable: {message}"))
         .help("authflow.lock is written by `authflow publish`; restore the committed one with `git checkout authflow.lock`");
     (Lock::new(), vec![diagnostic])

@@ -18,7 +18,10 @@ pub const LOCK_FILE: &str = "authflow.lock";
 pub const LOCK_VERSION: u32 = 1;
 
 /// A lock larger than this is refused rather than read.
-pub const MAX_LOCK_BYTES: u64 = 16 * 1024 * 1024;
+pub const LOCK_LIMIT: crate::files::Limit = crate::files::Limit {
+    bytes: 16 * 1024 * 1024,
+    what: "lock files",
+};
 
 /// `authflow.lock`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -128,30 +131,30 @@ impl Lock {
 
     /// Reads the lock at `path`; a missing file is an empty lock.
     pub fn read(path: &Path) -> Result<Lock, LockError> {
-        let error = |message: String| LockError {
-            path: path.display().to_string(),
-            message,
-        };
-        let meta = match std::fs::symlink_metadata(path) {
-            Ok(meta) => meta,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Lock::new()),
-            Err(e) => return Err(error(e.to_string())),
-        };
-        if !meta.is_file() {
-            return Err(error(
-                "not a regular file (a lock is never read through a symlink, FIFO or device)"
-                    .into(),
-            ));
+        match Lock::read_text(path)? {
+            None => Ok(Lock::new()),
+            Some(text) => Lock::parse(&text).map_err(|p| LockError {
+                path: path.display().to_string(),
+                message: p.to_string(),
+            }),
         }
-        if meta.len() > MAX_LOCK_BYTES {
-            return Err(error(format!(
-                "{} bytes is more than the {} a lock may have",
-                meta.len(),
-                MAX_LOCK_BYTES
-            )));
+    }
+
+    /// The text of the lock at `path`, through the confined reader (a regular file inside
+    /// its own directory, at most `LOCK_LIMIT`, UTF-8); `None` when there is no lock.
+    pub fn read_text(path: &Path) -> Result<Option<String>, LockError> {
+        let within = path.parent().filter(|p| !p.as_os_str().is_empty());
+        match crate::files::read_text(path, Some(within.unwrap_or(Path::new("."))), LOCK_LIMIT) {
+            Ok(text) => Ok(Some(text)),
+            Err(crate::files::ReadError {
+                kind: crate::files::ReadErrorKind::NotFound,
+                ..
+            }) => Ok(None),
+            Err(error) => Err(LockError {
+                path: path.display().to_string(),
+                message: error.kind.to_string(),
+            }),
         }
-        let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
-        Lock::parse(&text).map_err(|p| error(p.to_string()))
     }
 
     /// Parses and validates lock text.

@@ -23,7 +23,10 @@ use std::io::Read;
 /// Where vendored tarballs live, relative to the workspace root.
 pub const VENDOR_DIR: &str = "vendor/npm";
 /// The largest tarball read.
-pub const MAX_TARBALL_BYTES: u64 = 8 * 1024 * 1024;
+pub const TARBALL_LIMIT: crate::files::Limit = crate::files::Limit {
+    bytes: 8 * 1024 * 1024,
+    what: "vendored npm tarballs",
+};
 /// The most bytes a tarball may unpack to.
 pub const MAX_UNPACKED_BYTES: u64 = 32 * 1024 * 1024;
 
@@ -156,7 +159,7 @@ pub fn load(ws: &mut Workspace) {
             let fetch_help = format!(
                 "vendor it: `mkdir -p {VENDOR_DIR} && cd {VENDOR_DIR} && npm pack {name}@{version}`, then commit the file"
             );
-            let bytes = match read_tarball(&root.join(&path)) {
+            let bytes = match read_tarball(&root, &path) {
                 Ok(bytes) => bytes,
                 Err(why) => {
                     out.problems
@@ -260,19 +263,14 @@ fn exact_version(version: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-+.".contains(&b))
 }
 
-fn read_tarball(path: &std::path::Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::symlink_metadata(path).map_err(|_| "not vendored".to_string())?;
-    if !meta.is_file() {
-        return Err("not a regular file (links are not followed)".into());
-    }
-    if meta.len() > MAX_TARBALL_BYTES {
-        return Err(format!("larger than {MAX_TARBALL_BYTES} bytes"));
-    }
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_TARBALL_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(|e| e.to_string())?;
-    Ok(bytes)
+/// A vendored tarball, through the confined reader (a regular file inside the workspace).
+fn read_tarball(root: &std::path::Path, path: &str) -> Result<Vec<u8>, String> {
+    crate::files::read_bytes(&root.join(path), Some(root), TARBALL_LIMIT).map_err(|e| {
+        match e.kind {
+            crate::files::ReadErrorKind::NotFound => "not vendored".to_string(),
+            kind => kind.to_string(),
+        }
+    })
 }
 
 /// The gzip member's deflate stream (RFC 1952), inflated within the bound.

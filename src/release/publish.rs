@@ -249,7 +249,7 @@ pub fn signing_key(
 ) -> Result<PrivateKey, crate::diagnostic::Diagnostic> {
     use crate::diagnostic::{Code, Diagnostic, FileId};
     let file = ws.settings_file.unwrap_or(FileId(0));
-    let at = |needle: &str| ws.find_in_file(file, needle);
+    let at = |path: &[&str]| ws.yaml_span(file, path);
     let error = |span, message: String, help: &str| {
         Diagnostic::new(Code::InvalidWorkspace, file, span, message).help(help)
     };
@@ -263,21 +263,21 @@ pub fn signing_key(
     };
     if !ws.settings.secrets.contains(name) {
         return Err(error(
-            at(name),
+            at(&["publish", "signing_key", name]),
             format!("the signing key `{name}` is not a declared secret"),
             "add its name under `secrets:` in authflow.yaml",
         ));
     }
     let Some(value) = ws.secret_value(name) else {
         return Err(error(
-            at(name),
+            at(&["publish", "signing_key", name]),
             format!("the secret `{name}` has no value"),
             "set AUTHFLOW_SECRET_<NAME> or put it in .authflow/secrets.yaml (`authflow keygen` does)",
         ));
     };
     let key = PrivateKey::parse(&value).map_err(|e| {
         error(
-            at(name),
+            at(&["publish", "signing_key", name]),
             format!("the secret `{name}` is not a signing key: {e}"),
             "`authflow keygen` makes a key pair",
         )
@@ -285,14 +285,14 @@ pub fn signing_key(
     if let Some(public) = &publish.public_key {
         let expected = super::keys::PublicKey::parse(public).map_err(|e| {
             error(
-                at(public),
+                at(&["publish", "public_key", public]),
                 format!("publish.public_key: {e}"),
                 "paste the key `authflow keygen` printed",
             )
         })?;
         if expected != key.public() {
             return Err(error(
-                at(public),
+                at(&["publish", "public_key", public]),
                 format!(
                     "the secret `{name}` is the private key of {}, not of publish.public_key",
                     key.public()

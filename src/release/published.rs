@@ -267,18 +267,7 @@ pub fn from_bundle(path: &Path, lock: &Lock, key: Option<&PublicKey>) -> Result<
         .map_err(|e| e.0)
 }
 
-/// Reads a bundle file: a regular file within the size bound.
+/// Reads a bundle file through the confined reader: a regular file within the size bound.
 pub fn read_bundle_file(path: &Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if !meta.is_file() {
-        return Err(format!("{} is not a regular file", path.display()));
-    }
-    if meta.len() > super::bundle::MAX_BUNDLE_BYTES {
-        return Err(format!(
-            "{} is larger than the {} bytes a bundle may have",
-            path.display(),
-            super::bundle::MAX_BUNDLE_BYTES
-        ));
-    }
-    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+    crate::files::read_bytes(path, None, super::bundle::BUNDLE_LIMIT).map_err(|e| e.to_string())
 }

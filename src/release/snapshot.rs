@@ -233,28 +233,20 @@ impl Snapshot {
             );
         }
         let users = ws.settings.users.as_deref().unwrap_or("users.yaml");
-        let users_path = root.join(users);
-        if users_path.is_file() {
-            match std::fs::read_to_string(&users_path) {
-                Ok(text) => match super::lock::check_path(users) {
-                    Ok(()) => snap.add_file_item(ItemKind::Users, users, users, &text),
-                    Err(message) => errors.push(
-                        Diagnostic::new(
-                            Code::InvalidWorkspace,
-                            ws.settings_file.unwrap_or(FileId(0)),
-                            ws.settings_file
-                                .map_or(Span::default(), |f| ws.find_in_file(f, users)),
-                            format!("the user directory {message}"),
-                        )
-                        .help("name a file under the workspace, such as users.yaml"),
-                    ),
-                },
-                Err(e) => errors.push(Diagnostic::new(
-                    Code::InvalidWorkspace,
-                    ws.settings_file.unwrap_or(FileId(0)),
-                    Span::default(),
-                    format!("{}: {e}", users_path.display()),
-                )),
+        // The directory as the workspace loaded it (through the confined reader).
+        if let Some(file) = ws.users_file {
+            match super::lock::check_path(users) {
+                Ok(()) => snap.add_file_item(ItemKind::Users, users, users, ws.sources.text(file)),
+                Err(message) => errors.push(
+                    Diagnostic::new(
+                        Code::InvalidWorkspace,
+                        ws.settings_file.unwrap_or(FileId(0)),
+                        ws.settings_file
+                            .map_or(Span::default(), |f| ws.yaml_span(f, &["users", users])),
+                        format!("the user directory {message}"),
+                    )
+                    .help("name a file under the workspace, such as users.yaml"),
+                ),
             }
         }
 

@@ -4,9 +4,9 @@
 //!
 //! Matching reads a finished [`Trace`] only; it never runs anything.
 
-use super::value::{Node, NodeValue};
 use crate::run::trace::{BlockStatus, DeliveryTrace, EmittedEvent, Trace};
 use crate::span::Span;
+use crate::syntax::tree::{Node, NodeValue};
 use base64::Engine as _;
 use hmac::{KeyInit, Mac};
 use serde_json::{Map, Value, json};

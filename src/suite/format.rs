@@ -3,8 +3,8 @@
 //! did-you-mean hints) and the JSON Schema (`authflow schema test`) are both read from it, so
 //! they cannot disagree. This file says what is well-formed; `load` says what it means.
 
-use super::value::{Node, NodeValue};
 use crate::diagnostic::{Code, Diagnostic, FileId};
+use crate::syntax::tree::{Node, NodeValue};
 use serde_json::{Map, Value, json};
 
 /// The shape of a value.

@@ -7,7 +7,6 @@
 //! table, so the `check` renderer shows it. Nothing here runs a flow.
 
 use super::format;
-use super::value::{self, Key, Node, NodeValue};
 use crate::compile::Plan;
 use crate::diagnostic::{Code, Diagnostic, FileId};
 use crate::load::Loaded;
@@ -15,6 +14,7 @@ use crate::run::directory::Directory;
 use crate::run::event::SimEvent;
 use crate::span::Span;
 use crate::syntax::ast::Flow;
+use crate::syntax::tree::{self, Key, Node, NodeValue};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -163,7 +163,7 @@ pub fn load(
         let display = crate::workspace::display_path(&path);
         let file = suite.loaded.ws.sources.add(display.clone(), text);
         let mut diagnostics = Vec::new();
-        let root_node = match value::parse(suite.loaded.ws.sources.text(file), file) {
+        let root_node = match tree::parse(suite.loaded.ws.sources.text(file), file) {
             Ok(node) => {
                 format::validate(&node, &format::FILE, file, &mut diagnostics);
                 Some(node)

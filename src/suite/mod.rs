@@ -16,7 +16,6 @@ pub mod load;
 pub mod report;
 pub mod runner;
 pub mod update;
-pub mod value;
 
 /// Diagnostic codes only test files produce (`check` fixtures skip them; `tests/suite.rs`
 /// covers them).

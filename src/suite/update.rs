@@ -10,8 +10,8 @@
 use super::expect::Fix;
 use super::load::WorkspaceSuite;
 use super::runner::{CaseResult, Status};
-use super::value::{Node, NodeValue};
 use crate::span::Span;
+use crate::syntax::tree::{Node, NodeValue};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -139,7 +139,7 @@ pub fn update(suites: &[WorkspaceSuite], results: &[CaseResult]) -> Outcome {
                 text.replace_range(span.start as usize..span.end as usize, replacement);
             }
             let mut diagnostics = Vec::new();
-            match super::value::parse(&text, file.file) {
+            match crate::syntax::tree::parse(&text, file.file) {
                 Ok(node) => super::format::validate(
                     &node,
                     &super::format::FILE,
@@ -312,7 +312,7 @@ mod tests {
             format!("k:\n  {}\n", block_yaml(&value, 2)),
             format!("k: {}\n", flow_yaml(&value)),
         ] {
-            let node = crate::suite::value::parse(&text, crate::diagnostic::FileId(0)).unwrap();
+            let node = crate::syntax::tree::parse(&text, crate::diagnostic::FileId(0)).unwrap();
             assert_eq!(node.get("k").unwrap().to_json(), value, "{text}");
         }
     }

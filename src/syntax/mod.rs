@@ -7,6 +7,7 @@ pub mod dsl;
 pub mod print;
 pub mod scalar;
 pub mod schema;
+pub mod tree;
 pub mod yaml;
 
 use crate::diagnostic::{Diagnostic, FileId};

@@ -302,7 +302,7 @@ impl Environment {
                     Diagnostic::new(
                         Code::InvalidValue,
                         file,
-                        ws.find_in_file(file, "limits"),
+                        ws.yaml_span(file, &["limits"]),
                         format!("the environment's limits do not apply: {e}"),
                     )
                     .help("limits take the keys of authflow.yaml's `limits`, each a whole number"),
@@ -612,7 +612,7 @@ fn invalid_var(ws: &Workspace, file: FileId, name: &str) -> Diagnostic {
     Diagnostic::new(
         Code::InvalidValue,
         file,
-        ws.find_in_file(file, name),
+        ws.yaml_span(file, &["vars", name]),
         format!("var `{name}` must be a string, a number, a boolean, or a list of those"),
     )
     .help("a reference stands for one value in a condition or a config key")

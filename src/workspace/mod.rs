@@ -581,13 +581,16 @@ impl Workspace {
         self.secrets.get(name).cloned()
     }
 
-    /// Spanned lookup of a key in a YAML file, for pointing diagnostics at metadata entries.
-    pub fn find_in_file(&self, file: FileId, needle: &str) -> Span {
+    /// Where `path` stands in a YAML file of the workspace (`["publish", "signing_key"]`, or
+    /// `["secrets", "API_KEY"]` for an item of a list), found through the file's spanned
+    /// tree (`syntax::tree`), for pointing diagnostics at metadata entries. The file's start
+    /// when the path is not in it (or the file does not parse: that has its own diagnostic).
+    pub fn yaml_span(&self, file: FileId, path: &[&str]) -> Span {
         let text = self.sources.text(file);
-        match text.find(needle) {
-            Some(i) => Span::new(i, i + needle.len()),
-            None => Span::default(),
-        }
+        crate::syntax::tree::parse(text, file)
+            .ok()
+            .and_then(|tree| tree.span_at(text, path))
+            .unwrap_or_default()
     }
 }
 
@@ -595,20 +598,28 @@ impl Workspace {
 /// verify (not PHC, or argon2 costs above the caps), TOTP secrets that are not base32, and
 /// ids used twice. Spans point at the value in `file`.
 pub fn validate_users(sources: &Sources, file: FileId, users: &[DirectoryUser]) -> Vec<Diagnostic> {
+    // The users as the file's spanned tree holds them, in the same order.
     let text = sources.text(file);
-    let at = |needle: &str| match text.find(needle) {
-        Some(i) if !needle.is_empty() => Span::new(i, i + needle.len()),
-        _ => Span::default(),
-    };
+    let tree = crate::syntax::tree::parse(text, file).ok();
+    let listed = tree
+        .as_ref()
+        .and_then(|t| t.get("users"))
+        .map(|u| u.as_seq());
     let mut diagnostics = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
-    for user in users {
+    for (index, user) in users.iter().enumerate() {
+        let at = |key: &str| {
+            listed
+                .and_then(|list| list.get(index))
+                .and_then(|node| node.get(key))
+                .map_or(Span::default(), |node| node.text_span(text))
+        };
         if !seen.insert(user.id.as_str()) {
             diagnostics.push(
                 Diagnostic::new(
                     Code::InvalidUser,
                     file,
-                    at(&format!("id: {}", user.id)),
+                    at("id"),
                     format!("two users have the id `{}`", user.id),
                 )
                 .help("give every user its own id"),
@@ -621,7 +632,7 @@ pub fn validate_users(sources: &Sources, file: FileId, users: &[DirectoryUser]) 
                 Diagnostic::new(
                     Code::InvalidUser,
                     file,
-                    at(hash),
+                    at("password_hash"),
                     format!("user `{}`: {problem}", user.id),
                 )
                 .label("this password hash")
@@ -632,7 +643,7 @@ pub fn validate_users(sources: &Sources, file: FileId, users: &[DirectoryUser]) 
             && let Err(problem) = crate::run::crypto::check_totp_secret(secret)
         {
             diagnostics.push(
-                Diagnostic::new(Code::InvalidUser, file, at(secret), format!("user `{}`: {problem}", user.id))
+                Diagnostic::new(Code::InvalidUser, file, at("totp_secret"), format!("user `{}`: {problem}", user.id))
                     .label("this TOTP secret")
                     .help("a TOTP secret is base32 (A-Z, 2-7) of at least 128 bits, as authenticator apps show it"),
             );

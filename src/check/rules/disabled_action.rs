@@ -35,7 +35,7 @@ pub fn run(cx: &Context, sink: &mut Sink) {
             )
             .help(format!("set `enabled: true` in actions/{slug}.yaml"));
         if let Some(file) = action.meta_file {
-            d = d.related(file, cx.ws.find_in_file(file, "enabled"), "disabled here");
+            d = d.related(file, cx.ws.yaml_span(file, &["enabled"]), "disabled here");
         }
         sink.report(d);
     }
@@ -60,7 +60,7 @@ pub fn run_in_streams(cx: &WorkspaceContext, sink: &mut Sink) {
             )
             .help(format!("set `enabled: true` in actions/{slug}.yaml"));
             if let Some(meta) = action.meta_file {
-                d = d.related(meta, cx.ws.find_in_file(meta, "enabled"), "disabled here");
+                d = d.related(meta, cx.ws.yaml_span(meta, &["enabled"]), "disabled here");
             }
             sink.report(d);
         }

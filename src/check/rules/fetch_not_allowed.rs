@@ -24,7 +24,7 @@ pub fn run(cx: &WorkspaceContext, sink: &mut Sink) {
                     Diagnostic::new(
                         Code::FetchNotAllowed,
                         settings,
-                        cx.ws.find_in_file(settings, entry),
+                        cx.ws.yaml_span(settings, &["fetch_allowlist", entry]),
                         format!("fetch allowlist entry `{entry}` admits no URL: {problem}"),
                     )
                     .help("write each entry as a URL prefix with scheme and host, e.g. `https://api.example.com/`"),

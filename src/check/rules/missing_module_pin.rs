@@ -77,7 +77,7 @@ pub fn run(cx: &WorkspaceContext, sink: &mut Sink) {
                         module.versions.keys().map(|v| v.to_string()).collect();
                     let span = action
                         .meta_file
-                        .map_or(require.span, |f| ws.find_in_file(f, name));
+                        .map_or(require.span, |f| ws.yaml_span(f, &["modules", name]));
                     sink.report(
                         Diagnostic::new(
                             Code::MissingModulePin,

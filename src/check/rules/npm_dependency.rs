@@ -26,7 +26,8 @@ pub fn run(cx: &WorkspaceContext, sink: &mut Sink) {
                 Diagnostic::new(
                     Code::NpmDependency,
                     file,
-                    cx.ws.find_in_file(file, &problem.dependency),
+                    cx.ws
+                        .yaml_span(file, &["dependencies", &problem.dependency]),
                     format!(
                         "module `{name}`: dependency `{}`: {}",
                         problem.dependency, problem.message

@@ -53,7 +53,7 @@ pub fn run(cx: &WorkspaceContext, sink: &mut Sink) {
                     "set `trigger: event-stream` in actions/{slug}.yaml and export `exports.onExecuteEventStream`, or bind another action"
                 ));
                 if let Some(meta) = action.meta_file {
-                    d = d.related(meta, cx.ws.find_in_file(meta, "trigger"), "its trigger");
+                    d = d.related(meta, cx.ws.yaml_span(meta, &["trigger"]), "its trigger");
                 }
                 sink.report(d);
                 continue;
@@ -84,7 +84,7 @@ pub fn run(cx: &WorkspaceContext, sink: &mut Sink) {
                 if let Some(meta) = action.meta_file {
                     d = d.related(
                         meta,
-                        cx.ws.find_in_file(meta, "events"),
+                        cx.ws.yaml_span(meta, &["events"]),
                         "the types it handles",
                     );
                 }
@@ -101,7 +101,7 @@ pub fn run(cx: &WorkspaceContext, sink: &mut Sink) {
                 Diagnostic::new(
                     Code::StreamBinding,
                     meta,
-                    cx.ws.find_in_file(meta, "events"),
+                    cx.ws.yaml_span(meta, &["events"]),
                     format!(
                         "`{}` is a login action: `events:` has no effect",
                         action.slug

@@ -62,7 +62,7 @@ pub fn run(cx: &WorkspaceContext, sink: &mut Sink) {
                     Diagnostic::new(
                         Code::UndeclaredSecret,
                         meta_file,
-                        cx.ws.find_in_file(meta_file, secret),
+                        cx.ws.yaml_span(meta_file, &["secrets", secret]),
                         format!("secret `{secret}` is not declared in authflow.yaml"),
                     )
                     .help(format!("add `{secret}` to `secrets:` in authflow.yaml")),

@@ -49,7 +49,11 @@ pub fn run(cx: &WorkspaceContext, sink: &mut Sink) {
         }
         for name in &action.meta.events {
             if stream_events::event_type(name).is_none() {
-                sink.report(unknown_type(meta, cx.ws.find_in_file(meta, name), name));
+                sink.report(unknown_type(
+                    meta,
+                    cx.ws.yaml_span(meta, &["events", name]),
+                    name,
+                ));
             }
         }
     }

@@ -1,10 +1,12 @@
 //! A YAML document as a tree of spanned nodes: every scalar, sequence and mapping knows the
-//! byte range it occupies in its file, so test-file diagnostics point at the exact text and
-//! `--update` can splice new expectation values in place without touching anything else.
+//! byte range it occupies in its file, so diagnostics about workspace metadata and test files
+//! point at the exact text, and `authflow test --update` can splice new expectation values in
+//! place without touching anything else.
 //!
 //! serde-saphyr reports where a node starts; this module adds where it ends (the scalar's own
 //! length, the matching bracket of a flow collection, the last child of a block collection).
-//! It must not interpret the document: `format` gives nodes their meaning.
+//! It does not interpret the document: its readers (`suite::format`, `workspace`) give nodes
+//! their meaning.
 
 use crate::diagnostic::{Diagnostic, FileId};
 use crate::span::Span;
@@ -107,6 +109,58 @@ impl Node {
                     .map(|(k, v)| (k.name.clone(), v.to_json()))
                     .collect::<Map<String, Value>>(),
             ),
+        }
+    }
+
+    /// Where `path` stands in the document: each segment names a mapping key, a sequence's
+    /// scalar item equal to it, or (last) the scalar value itself. The span is that of the
+    /// last key, item or value matched; `None` when the document does not hold the path.
+    pub fn span_at(&self, source: &str, path: &[&str]) -> Option<Span> {
+        let (first, rest) = path.split_first()?;
+        let (span, next) = match &self.value {
+            NodeValue::Map(entries) => entries
+                .iter()
+                .find(|(key, _)| key.name == *first)
+                .map(|(key, node)| (key.span, node))?,
+            NodeValue::Seq(items) => items
+                .iter()
+                .find(|item| item.scalar_text().as_deref() == Some(*first))
+                .map(|item| (item.text_span(source), item))?,
+            _ => {
+                return (rest.is_empty() && self.scalar_text().as_deref() == Some(*first))
+                    .then_some(self.text_span(source));
+            }
+        };
+        if rest.is_empty() {
+            Some(span)
+        } else {
+            next.span_at(source, rest)
+        }
+    }
+
+    /// The span of a scalar's text: inside the quotes of a quoted scalar, as diagnostics
+    /// about values point (the whole node for anything else).
+    pub fn text_span(&self, source: &str) -> Span {
+        let quoted = matches!(
+            source.as_bytes().get(self.span.start as usize),
+            Some(b'"' | b'\'')
+        );
+        if quoted && self.span.end >= self.span.start + 2 {
+            Span::new(self.span.start as usize + 1, self.span.end as usize - 1)
+        } else {
+            self.span
+        }
+    }
+
+    /// A scalar as the text it stands for (`true`, `3`, `name`); none for a collection.
+    fn scalar_text(&self) -> Option<String> {
+        match &self.value {
+            NodeValue::Null => Some("null".into()),
+            NodeValue::Bool(b) => Some(b.to_string()),
+            NodeValue::Int(i) => Some(i.to_string()),
+            NodeValue::Float(f) => Some(f.to_string()),
+            NodeValue::Str(s) => Some(s.clone()),
+            NodeValue::Seq(_) | NodeValue::Map(_) => None,
         }
     }
 
