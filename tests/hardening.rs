@@ -666,3 +666,122 @@ fn fmt_reads_through_the_same_reader() {
         assert!(text(&out).contains(why), "{file}: {}", text(&out));
     }
 }
+
+/// The diagnostics of `authflow check --format json` in `dir`, as (code, file, line, message).
+fn json_diagnostics(dir: &Path) -> Vec<(String, String, u64, String)> {
+    let out = authflow(&["check", "--format", "json"], dir);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap_or_default().to_string(),
+                d["file"].as_str().unwrap_or_default().to_string(),
+                d["line"].as_u64().unwrap_or_default(),
+                d["message"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_loader_refuses_what_the_json_schema_refuses() {
+    // serde-saphyr reads a quoted scalar into a boolean or a number; the JSON Schema does
+    // not. Each kind of workspace file is held to its schema, with the diagnostic on the
+    // value's line: (example, file, text, replacement, the replaced value).
+    let cases = [
+        (
+            "log-user",
+            "actions/log-user.yaml",
+            "enabled: true",
+            "enabled: \"false\"",
+            "\"false\"",
+        ),
+        (
+            "log-user",
+            "authflow.yaml",
+            "tenant:",
+            "limits: { cpu_ms: '50' }\ntenant:",
+            "'50'",
+        ),
+        (
+            "geo-policy",
+            "users.yaml",
+            "email_verified: true",
+            "email_verified: \"true\"",
+            "\"true\"",
+        ),
+        (
+            "action-modules",
+            "actions/audit-login.yaml",
+            "logger: 2",
+            "logger: \"2\"",
+            "\"2\"",
+        ),
+    ];
+    for (example, file, from, to, value) in cases {
+        let ws = workspace(example);
+        let path = ws.path().join(file);
+        let original = std::fs::read_to_string(&path).unwrap();
+        assert!(original.contains(from), "{example}/{file} has no `{from}`");
+        let changed = original.replacen(from, to, 1);
+        std::fs::write(&path, &changed).unwrap();
+        let out = authflow(&["check"], ws.path());
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{example}/{file}: {}",
+            text(&out)
+        );
+        let line = changed.lines().position(|l| l.contains(value)).unwrap() as u64 + 1;
+        let found = json_diagnostics(ws.path());
+        assert!(
+            found.iter().any(|(code, f, at, message)| code == "AF004"
+                && f.ends_with(file)
+                && *at == line
+                && message.contains("is not of type")),
+            "{example}/{file}: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn metadata_diagnostics_point_at_the_entry_not_at_a_substring() {
+    // An undeclared secret whose name is a prefix of a declared one, mentioned first.
+    let ws = workspace("log-user");
+    let dir = ws.path();
+    let meta = dir.join("actions/log-user.yaml");
+    let text_before = std::fs::read_to_string(&meta).unwrap();
+    std::fs::write(
+        &meta,
+        format!(
+            "# uses API_KEY_LONG_NAME and API\n{text_before}secrets: [API_KEY_LONG_NAME, API]\n"
+        ),
+    )
+    .unwrap();
+    let settings = dir.join("authflow.yaml");
+    let s = std::fs::read_to_string(&settings).unwrap();
+    std::fs::write(&settings, format!("{s}secrets: [API_KEY_LONG_NAME]\n")).unwrap();
+    let found = json_diagnostics(dir);
+    let undeclared: Vec<_> = found.iter().filter(|d| d.0 == "AF043").collect();
+    assert_eq!(undeclared.len(), 1, "{found:?}");
+    let last_line = std::fs::read_to_string(&meta).unwrap().lines().count() as u64;
+    assert_eq!(undeclared[0].2, last_line, "{found:?}");
+
+    // Two users with one id: the second one is the duplicate.
+    let ws = workspace("geo-policy");
+    let users = ws.path().join("users.yaml");
+    let text_before = std::fs::read_to_string(&users).unwrap();
+    std::fs::write(&users, text_before.replace("id: usr_bo", "id: usr_ada")).unwrap();
+    let found = json_diagnostics(ws.path());
+    let duplicate: Vec<_> = found.iter().filter(|d| d.0 == "AF052").collect();
+    assert_eq!(duplicate.len(), 1, "{found:?}");
+    let second = text_before
+        .lines()
+        .position(|l| l.contains("id: usr_bo"))
+        .unwrap() as u64
+        + 1;
+    assert_eq!(duplicate[0].2, second, "{found:?}");
+}

@@ -18,7 +18,6 @@ use crate::blocks::run_action::ActionPin;
 use crate::diagnostic::FileId;
 use crate::graph::FlowGraph;
 use crate::syntax::ast::Flow;
-use crate::syntax::yaml;
 use crate::workspace::{Action, ActionMeta, Workspace};
 use std::collections::BTreeSet;
 
@@ -146,12 +145,13 @@ fn from_release(
     let meta_file =
         meta_file.ok_or_else(|| format!("v{number} of `{slug}` has no metadata file"))?;
     let meta =
-        yaml::from_str::<ActionMeta>(ws.sources.text(meta_file), meta_file).map_err(|d| {
-            format!(
-                "the metadata of v{number} of `{slug}` does not load: {}",
-                d.first().map_or("", |d| d.message.as_str())
-            )
-        })?;
+        crate::syntax::conform::from_str::<ActionMeta>(ws.sources.text(meta_file), meta_file)
+            .map_err(|d| {
+                format!(
+                    "the metadata of v{number} of `{slug}` does not load: {}",
+                    d.first().map_or("", |d| d.message.as_str())
+                )
+            })?;
     Ok(Action {
         slug: slug.to_string(),
         meta,

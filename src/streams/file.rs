@@ -313,7 +313,7 @@ pub fn load(ws: &mut Workspace, diagnostics: &mut Vec<Diagnostic>) -> Vec<Stream
             );
             continue;
         }
-        match crate::syntax::yaml::from_str::<StreamSpec>(ws.sources.text(file), file) {
+        match crate::syntax::conform::from_str::<StreamSpec>(ws.sources.text(file), file) {
             Ok(spec) => {
                 let before = diagnostics.len();
                 check_ranges(file, &spec, diagnostics);
@@ -429,7 +429,7 @@ mod tests {
     use super::*;
 
     fn spec(text: &str) -> Result<StreamSpec, Vec<Diagnostic>> {
-        crate::syntax::yaml::from_str::<StreamSpec>(text, FileId(0))
+        crate::syntax::conform::from_str::<StreamSpec>(text, FileId(0))
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! Parsing never panics and never resolves names: that is `graph`'s and `check`'s job.
 
 pub mod ast;
+pub mod conform;
 pub mod dsl;
 pub mod print;
 pub mod scalar;

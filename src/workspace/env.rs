@@ -25,7 +25,6 @@ use super::{ActionMeta, Workspace};
 use crate::diagnostic::{Code, Diagnostic, FileId};
 use crate::span::Span;
 use crate::syntax::ast::{ConfigValue, ConfigValueKind, Flow};
-use crate::syntax::yaml;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -262,7 +261,7 @@ impl Environment {
                 .read_flow(&path)
                 .map_err(|e| SelectError(e.to_string()))?;
             env.file = Some(file);
-            match yaml::from_str::<Overlay>(ws.sources.text(file), file) {
+            match crate::syntax::conform::from_str::<Overlay>(ws.sources.text(file), file) {
                 Ok(overlay) => env.apply_overlay(ws, file, overlay, diagnostics),
                 Err(mut d) => diagnostics.append(&mut d),
             }
@@ -431,7 +430,7 @@ impl Environment {
             // The loader parsed the text with the references in it; its verdict is replaced
             // by the substituted text's.
             diagnostics.retain(|d| d.file != file);
-            match yaml::from_str::<ActionMeta>(&substituted, file) {
+            match crate::syntax::conform::from_str::<ActionMeta>(&substituted, file) {
                 Ok(meta) => {
                     if let Some(action) = ws.actions.get_mut(&slug) {
                         action.meta = meta;

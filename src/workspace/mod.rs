@@ -265,7 +265,7 @@ impl Workspace {
         let settings_path = root.join(SETTINGS_FILE);
         if let Some(file) = ws.read_source(&settings_path, diagnostics) {
             ws.settings_file = Some(file);
-            match yaml::from_str::<Settings>(ws.sources.text(file), file) {
+            match crate::syntax::conform::from_str::<Settings>(ws.sources.text(file), file) {
                 Ok(settings) => {
                     ws.settings = settings;
                     ws.check_settings(file, diagnostics);
@@ -397,8 +397,10 @@ impl Workspace {
             let meta_path = path.with_extension("yaml");
             let (meta, meta_file) = if meta_path.symlink_metadata().is_ok() {
                 match self.read_source(&meta_path, diagnostics) {
-                    Some(file) => match yaml::from_str::<ActionMeta>(self.sources.text(file), file)
-                    {
+                    Some(file) => match crate::syntax::conform::from_str::<ActionMeta>(
+                        self.sources.text(file),
+                        file,
+                    ) {
                         Ok(meta) => (meta, Some(file)),
                         Err(mut d) => {
                             diagnostics.append(&mut d);
@@ -455,7 +457,8 @@ impl Workspace {
                 && let Some(file) = self.read_source(&meta_path, diagnostics)
             {
                 module.meta_file = Some(file);
-                match yaml::from_str::<ModuleMeta>(self.sources.text(file), file) {
+                match crate::syntax::conform::from_str::<ModuleMeta>(self.sources.text(file), file)
+                {
                     Ok(meta) => module.meta = meta,
                     Err(mut d) => diagnostics.append(&mut d),
                 }
@@ -502,7 +505,7 @@ impl Workspace {
             return;
         };
         self.users_file = Some(file);
-        match yaml::from_str::<DirectoryFile>(self.sources.text(file), file) {
+        match crate::syntax::conform::from_str::<DirectoryFile>(self.sources.text(file), file) {
             Ok(directory) => {
                 diagnostics.extend(validate_users(&self.sources, file, &directory.users));
                 self.users = directory.users;
