@@ -5,7 +5,7 @@
 use crate::cli::error::{CliError, CliResult, exit_status};
 use crate::cli::{Globals, TraceFormat, load, render, stream_view};
 use crate::run::event::RecordedResponse;
-use crate::streams::{self, Stream, delivery, nats};
+use crate::streams::{self, Message, Stream, delivery, nats};
 use crate::workspace::Workspace;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -75,12 +75,10 @@ fn load_stream(
     globals: &Globals,
     wanted: &str,
 ) -> Result<(Workspace, Vec<Stream>, usize), CliError> {
-    let loaded = load::load(None, globals.workspace.as_deref())?;
-    if loaded.ws.root.is_none() {
-        return Err(CliError::usage(
-            "`stream` commands run inside a workspace (a directory with authflow.yaml), or give --workspace",
-        ));
-    }
+    let loaded = load::in_workspace(
+        load::load(None, globals.workspace.as_deref())?,
+        "`stream` commands run inside a workspace (a directory with authflow.yaml), or give --workspace",
+    )?;
     let color = crate::cli::stdout_color();
     let mut diagnostics: Vec<_> = loaded
         .diagnostics
@@ -145,8 +143,10 @@ pub fn read_recordings(
     Ok(recordings)
 }
 
-fn events_error(path: &Path, error: streams::InputError) -> CliError {
-    match error {
+/// The messages of a JSONL events file, validated for the workspace's tenant.
+fn read_events(ws: &Workspace, path: &Path) -> Result<Vec<Message>, CliError> {
+    let events = streams::read_events(path, ws.root.as_deref(), &ws.settings.tenant.id);
+    events.map_err(|error| match error {
         streams::InputError::Io(message) => CliError::Usage(message),
         streams::InputError::Lines(lines) => {
             let shown: Vec<String> = lines.iter().take(50).map(|l| format!("  {l}")).collect();
@@ -162,7 +162,7 @@ fn events_error(path: &Path, error: streams::InputError) -> CliError {
                 }
             ))
         }
-    }
+    })
 }
 
 /// Appends lines to a file in one write, creating its directory; concurrent runs appending to
@@ -198,11 +198,8 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
         } => {
             let (ws, all, index) = load_stream(globals, &stream)?;
             let stream = &all[index];
-            let messages =
-                streams::read_events(&events, ws.root.as_deref(), &ws.settings.tenant.id)
-                    .map_err(|e| events_error(&events, e))?;
-            let recordings = read_recordings(recordings.as_deref(), ws.root.as_deref())?;
-            let (workers, actions) = actions_for(&ws, stream, concurrency, recordings)?;
+            let messages = read_events(&ws, &events)?;
+            let (workers, actions) = actions_for(&ws, stream, concurrency, recordings.as_deref())?;
             let bar = progress_bar(messages.len() as u64);
             let options = delivery::RunOptions {
                 simulated_clock,
@@ -239,8 +236,7 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
         } => {
             let (ws, all, index) = load_stream(globals, &stream)?;
             let stream = &all[index];
-            let recordings = read_recordings(recordings.as_deref(), ws.root.as_deref())?;
-            let (workers, actions) = actions_for(&ws, stream, concurrency, recordings)?;
+            let (workers, actions) = actions_for(&ws, stream, concurrency, recordings.as_deref())?;
             let options = nats::ConsumeOptions {
                 url,
                 workers,
@@ -275,9 +271,7 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
         } => {
             let (ws, all, index) = load_stream(globals, &stream)?;
             let stream = &all[index];
-            let messages =
-                streams::read_events(&events, ws.root.as_deref(), &ws.settings.tenant.id)
-                    .map_err(|e| events_error(&events, e))?;
+            let messages = read_events(&ws, &events)?;
             let published = nats::publish(&ws, stream, &url, &messages).map_err(CliError::Usage)?;
             outln!(
                 "published {} of {} events to {} ({} duplicates dropped by the server)",
@@ -296,8 +290,9 @@ fn actions_for(
     ws: &Workspace,
     stream: &Stream,
     concurrency: Option<usize>,
-    recordings: BTreeMap<String, RecordedResponse>,
+    recordings: Option<&Path>,
 ) -> Result<(usize, streams::actions::StreamActions), CliError> {
+    let recordings = read_recordings(recordings, ws.root.as_deref())?;
     let workers = concurrency
         .unwrap_or(stream.spec.delivery.concurrency.value as usize)
         .clamp(1, 64);
