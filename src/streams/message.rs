@@ -49,9 +49,7 @@ pub fn validate(value: Value, tenant: &str) -> Result<Message, Vec<EventError>> 
     let mut errors = Vec::new();
     for key in envelope.keys() {
         if !ENVELOPE.iter().any(|f| f.name == key) {
-            let hint = crate::catalog::closest(key, ENVELOPE.iter().map(|f| f.name))
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_default();
+            let hint = crate::catalog::did_you_mean(key, ENVELOPE.iter().map(|f| f.name));
             errors.push(err(
                 &format!("message.{key}"),
                 format!("unknown attribute{hint}"),
@@ -176,9 +174,7 @@ pub fn validate(value: Value, tenant: &str) -> Result<Message, Vec<EventError>> 
 fn check_data(ty: &EventType, data: &mut Map<String, Value>, errors: &mut Vec<EventError>) {
     for key in data.keys() {
         if ty.field(key).is_none() {
-            let hint = crate::catalog::closest(key, ty.data.iter().map(|f| f.name))
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_default();
+            let hint = crate::catalog::did_you_mean(key, ty.data.iter().map(|f| f.name));
             errors.push(err(
                 &format!("message.data.{key}"),
                 format!("`{}` events have no such member{hint}", ty.name),
@@ -222,12 +218,10 @@ fn check_group(path: &str, group: &str, value: &mut Value, errors: &mut Vec<Even
     for (key, member) in object.iter_mut() {
         let field_path = format!("{group}.{key}");
         let Some(field) = EVENT_FIELDS.iter().find(|f| f.path == field_path) else {
-            let hint = crate::catalog::closest(
+            let hint = crate::catalog::did_you_mean(
                 key,
                 stream_events::group_members(group).map(|(name, _)| name),
-            )
-            .map(|s| format!(" (did you mean `{s}`?)"))
-            .unwrap_or_default();
+            );
             errors.push(err(
                 &format!("{path}.{key}"),
                 format!("unknown field{hint}"),
