@@ -510,52 +510,51 @@ impl Builder {
         // `defaults:` apply to every test, so the keys that do not fit a test's target are
         // left out for it; a test or row that sets one is told so.
         let own = layers.get(1..).unwrap_or_default();
-        let (event, message) = if stream_action {
-            for l in own {
-                for node in [l.event, l.credentials, l.directory].into_iter().flatten() {
-                    suite.diagnostics.push(
-                        Diagnostic::new(
-                            Code::InvalidValue,
-                            file,
-                            node.span,
-                            "an event-stream action receives a stream message, not a login event",
-                        )
-                        .help("give `message:` (a message file or an inline envelope) instead of `event:`, `credentials:` and `directory:`"),
-                    );
-                }
-            }
-            let inputs: Vec<Layer> = layers
-                .iter()
-                .map(|l| Layer {
-                    event: None,
-                    credentials: None,
-                    directory: None,
-                    ..*l
-                })
-                .collect();
-            let message = self.message(suite, file, layers, span);
-            (self.event(suite, file, &inputs), message)
+        let (misplaced, wrong, fix): (Vec<&Node>, _, _) = if stream_action {
+            (
+                own.iter()
+                    .flat_map(|l| [l.event, l.credentials, l.directory])
+                    .flatten()
+                    .collect(),
+                "an event-stream action receives a stream message, not a login event",
+                "give `message:` (a message file or an inline envelope) instead of `event:`, `credentials:` and `directory:`",
+            )
         } else {
-            for node in own.iter().filter_map(|l| l.message) {
-                suite.diagnostics.push(
-                    Diagnostic::new(
-                        Code::InvalidValue,
-                        file,
-                        node.span,
-                        "only an event-stream action receives a `message:`",
-                    )
-                    .help("a flow or a login action runs on `event:`; test an event-stream action (`action: <slug>`) with a message"),
-                );
-            }
-            let inputs: Vec<Layer> = layers
-                .iter()
-                .map(|l| Layer {
-                    message: None,
-                    ..*l
-                })
-                .collect();
-            (self.event(suite, file, &inputs), None)
+            (
+                own.iter().filter_map(|l| l.message).collect(),
+                "only an event-stream action receives a `message:`",
+                "a flow or a login action runs on `event:`; test an event-stream action (`action: <slug>`) with a message",
+            )
         };
+        for node in misplaced {
+            suite
+                .diagnostics
+                .push(Diagnostic::new(Code::InvalidValue, file, node.span, wrong).help(fix));
+        }
+        let inputs: Vec<Layer> = layers
+            .iter()
+            .map(|l| {
+                if stream_action {
+                    Layer {
+                        event: None,
+                        credentials: None,
+                        directory: None,
+                        ..*l
+                    }
+                } else {
+                    Layer {
+                        message: None,
+                        ..*l
+                    }
+                }
+            })
+            .collect();
+        let message = if stream_action {
+            self.message(suite, file, layers, span)
+        } else {
+            None
+        };
+        let event = self.event(suite, file, &inputs);
         if let Some(expect) = &expect {
             check_expect_kind(suite, file, target, stream_action, expect);
         }
@@ -654,12 +653,7 @@ impl Builder {
             for (key, value) in fixed {
                 envelope.entry(key).or_insert(value);
             }
-            if let Some(now) = layers
-                .iter()
-                .filter_map(|l| l.now)
-                .next_back()
-                .and_then(Node::as_str)
-            {
+            if let Some(now) = last_now(layers) {
                 envelope.insert("time".into(), json!(now));
             }
         }
@@ -758,12 +752,7 @@ impl Builder {
         let Value::Object(top) = &mut event else {
             return None;
         };
-        if let Some(now) = layers
-            .iter()
-            .filter_map(|l| l.now)
-            .next_back()
-            .and_then(Node::as_str)
-        {
+        if let Some(now) = last_now(layers) {
             top.insert("now".into(), json!(now));
         }
         let mut otp_spec: Option<&Node> = None;
@@ -1402,4 +1391,13 @@ impl ForTarget for Diagnostic {
         };
         self
     }
+}
+
+/// The `now:` the innermost layer that sets one gives (rows override tests, tests defaults).
+fn last_now<'n>(layers: &[Layer<'n>]) -> Option<&'n str> {
+    layers
+        .iter()
+        .filter_map(|l| l.now)
+        .next_back()
+        .and_then(Node::as_str)
 }
