@@ -127,7 +127,7 @@ struct Ask<'a, 'b> {
 
 impl<'a> Ask<'a, '_> {
     /// Offers made from the workspace's analysis: none for a file outside a workspace.
-    fn from_workspace<I: IntoIterator<Item = Offer>>(
+    fn workspace_offers<I: IntoIterator<Item = Offer>>(
         &self,
         offers: impl FnOnce(&'a Analysis) -> I,
     ) -> Vec<Offer> {
@@ -360,7 +360,7 @@ fn config_value(ask: &Ask) -> Vec<Offer> {
 }
 
 fn action_slugs(ask: &Ask) -> Vec<Offer> {
-    ask.from_workspace(|analysis| {
+    ask.workspace_offers(|analysis| {
         analysis.ws().actions.values().map(move |a| {
             let why = if a.meta.trigger != crate::catalog::api::Trigger::Login {
                 Some("an event-stream action; flows run only login actions".to_string())
@@ -546,7 +546,7 @@ pub fn availability_name(available: event::Availability) -> &'static str {
 // ---------------------------------------------------------------- workspace YAML
 
 fn module_names(ask: &Ask) -> Vec<Offer> {
-    ask.from_workspace(|analysis| {
+    ask.workspace_offers(|analysis| {
         analysis.ws().modules.values().map(|m| {
             let latest = m.versions.keys().last().copied().unwrap_or(1);
             Offer::new(&m.name, CompletionItemKind::MODULE)
@@ -585,7 +585,7 @@ fn module_versions(ask: &Ask) -> Vec<Offer> {
 }
 
 fn declared_secrets(ask: &Ask) -> Vec<Offer> {
-    ask.from_workspace(|analysis| {
+    ask.workspace_offers(|analysis| {
         let secrets = analysis.ws().settings.secrets.iter();
         secrets.map(|s| {
             Offer::new(s, CompletionItemKind::CONSTANT).detail("declared in authflow.yaml")
@@ -614,7 +614,7 @@ fn event_types(_ask: &Ask) -> Vec<Offer> {
 /// The actions a stream may bind: event-stream actions first; login actions are listed
 /// after them, marked (a stream runs only event-stream actions).
 fn stream_actions(ask: &Ask) -> Vec<Offer> {
-    ask.from_workspace(|analysis| {
+    ask.workspace_offers(|analysis| {
         analysis.ws().actions.values().map(|a| {
             let offer = Offer::new(&a.slug, CompletionItemKind::MODULE)
                 .detail(a.meta.name.clone())
