@@ -630,13 +630,7 @@ impl Builder {
             }
             None => ("inline message".to_string(), json!({ "message": {} })),
         };
-        for patch in &patches {
-            let mut fields = patch.to_json();
-            if let Value::Object(map) = &mut fields {
-                map.remove("from");
-            }
-            merge_json(&mut wrapper["message"], fields);
-        }
+        merge_patches(&mut wrapper["message"], &patches);
         if let Value::Object(envelope) = &mut wrapper["message"] {
             let fixed = [
                 (
@@ -742,13 +736,7 @@ impl Builder {
             }
             None => ("inline".to_string(), json!({})),
         };
-        for patch in &patches {
-            let mut fields = patch.to_json();
-            if let Value::Object(map) = &mut fields {
-                map.remove("from");
-            }
-            merge_json(&mut event, fields);
-        }
+        merge_patches(&mut event, &patches);
         let Value::Object(top) = &mut event else {
             return None;
         };
@@ -915,6 +903,17 @@ fn base_and_patches<'n>(
         }
     }
     (base, patches)
+}
+
+/// Merges the patches of [`base_and_patches`] over `base`, in order, each without its `from:`.
+fn merge_patches(base: &mut Value, patches: &[&Node]) {
+    for patch in patches {
+        let mut fields = patch.to_json();
+        if let Value::Object(map) = &mut fields {
+            map.remove("from");
+        }
+        merge_json(base, fields);
+    }
 }
 
 fn looks_like_path(spec: &str) -> bool {

@@ -71,10 +71,7 @@ pub enum Args {
 }
 
 /// The workspace, its streams, and the one asked for; refuses streams with errors.
-fn load_stream(
-    globals: &Globals,
-    wanted: &str,
-) -> Result<(Workspace, Vec<Stream>, usize), CliError> {
+fn load_stream(globals: &Globals, wanted: &str) -> Result<(Workspace, Stream), CliError> {
     let loaded = load::in_workspace(
         load::load(None, globals.workspace.as_deref())?,
         "`stream` commands run inside a workspace (a directory with authflow.yaml), or give --workspace",
@@ -110,7 +107,8 @@ fn load_stream(
             color,
         )));
     }
-    Ok((loaded.ws, loaded.streams, index))
+    let mut streams = loaded.streams;
+    Ok((loaded.ws, streams.swap_remove(index)))
 }
 
 /// Whether `file` is one of the workspace's `streams/*.yaml`.
@@ -196,16 +194,15 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
             dead_letter,
             format,
         } => {
-            let (ws, all, index) = load_stream(globals, &stream)?;
-            let stream = &all[index];
+            let (ws, stream) = load_stream(globals, &stream)?;
             let messages = read_events(&ws, &events)?;
-            let (workers, actions) = actions_for(&ws, stream, concurrency, recordings.as_deref())?;
+            let (workers, actions) = actions_for(&ws, &stream, concurrency, recordings.as_deref())?;
             let bar = progress_bar(messages.len() as u64);
             let options = delivery::RunOptions {
                 simulated_clock,
                 concurrency: workers,
             };
-            let report = delivery::deliver_all(stream, &messages, &actions, &options, &|| {
+            let report = delivery::deliver_all(&stream, &messages, &actions, &options, &|| {
                 if let Some(bar) = &bar {
                     bar.inc(1);
                 }
@@ -234,9 +231,8 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
             concurrency,
             format,
         } => {
-            let (ws, all, index) = load_stream(globals, &stream)?;
-            let stream = &all[index];
-            let (workers, actions) = actions_for(&ws, stream, concurrency, recordings.as_deref())?;
+            let (ws, stream) = load_stream(globals, &stream)?;
+            let (workers, actions) = actions_for(&ws, &stream, concurrency, recordings.as_deref())?;
             let options = nats::ConsumeOptions {
                 url,
                 workers,
@@ -245,7 +241,7 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
                 stop: None,
             };
             let json = format == TraceFormat::Json;
-            let summary = nats::consume(&ws, stream, &actions, &options, &|finished| {
+            let summary = nats::consume(&ws, &stream, &actions, &options, &|finished| {
                 if json {
                     outln!("{}", serde_json::to_string(finished).unwrap_or_default());
                 } else {
@@ -269,10 +265,10 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
             nats: url,
             events,
         } => {
-            let (ws, all, index) = load_stream(globals, &stream)?;
-            let stream = &all[index];
+            let (ws, stream) = load_stream(globals, &stream)?;
             let messages = read_events(&ws, &events)?;
-            let published = nats::publish(&ws, stream, &url, &messages).map_err(CliError::Usage)?;
+            let published =
+                nats::publish(&ws, &stream, &url, &messages).map_err(CliError::Usage)?;
             outln!(
                 "published {} of {} events to {} ({} duplicates dropped by the server)",
                 published.stored,
