@@ -8,13 +8,13 @@ pub static ROW: BlockType = BlockType {
     title: "Branch",
     doc: "Jumps forward to the block named by `to` when its `when` condition holds (always, without one); otherwise control falls through to the next block.",
     summary: "jumps forward `to: <block id>` when `when` holds (always without one)",
-    makes_available: "",
-    config: &[required("to", ConfigKind::BlockRef, "The id of a later block.")],
-    requires: &[],
-    provides: &[],
+    config: &[required(
+        "to",
+        ConfigKind::BlockRef,
+        "The id of a later block.",
+    )],
     ending: Ending::Jump,
-    can_fail: false,
-    lower,
+    ..BlockType::lowered_by(lower)
 };
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

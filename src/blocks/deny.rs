@@ -9,17 +9,13 @@ pub static ROW: BlockType = BlockType {
     title: "Deny",
     doc: "Ends the run, denied, with a reason. Guard it with `when` to deny only some logins.",
     summary: "ends the run denied with `reason` (template)",
-    makes_available: "",
     config: &[required(
         "reason",
         ConfigKind::Template,
         "The deny reason returned to the client; templates are filled in.",
     )],
-    requires: &[],
-    provides: &[],
     ending: Ending::Deny,
-    can_fail: false,
-    lower,
+    ..BlockType::lowered_by(lower)
 };
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

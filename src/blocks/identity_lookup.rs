@@ -1,6 +1,6 @@
 //! Identity Lookup: finds the login identifier in the user directory and fills `event.user`.
 
-use super::{BlockType, Ending, Execution, Fact, Lowering, Native, Op, Step};
+use super::{BlockType, Execution, Fact, Lowering, Native, Op, Step};
 use crate::run::directory::Directory;
 use serde::{Deserialize, Serialize};
 
@@ -10,12 +10,8 @@ pub static ROW: BlockType = BlockType {
     doc: "Finds the user named by the login identifier (credentials.identifier) in the user directory and fills event.user. Denies with `user-not-found` when there is none.",
     summary: "finds `credentials.identifier` in the directory; denies `user-not-found`",
     makes_available: "`event.user`",
-    config: &[],
-    requires: &[],
     provides: &[Fact::UserLoaded],
-    ending: Ending::Continues,
-    can_fail: false,
-    lower,
+    ..BlockType::lowered_by(lower)
 };
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -13,7 +13,6 @@ pub static ROW: BlockType = BlockType {
     title: "Issue Session",
     doc: "Ends the run, allowed: issues a signed session JWT (HS256) carrying iss, sub, aud, iat, exp, aal, amr and the custom claims. `amr` holds RFC 8176 values (password: `pwd`; totp, email_otp: `otp`; sms_otp: `otp`, `sms`; `mfa` at aal2) while the trace's authentication.methods keep the block names; custom claims may not use reserved names (iss, sub, aud, exp, nbf, iat, jti, aal, amr, acr, auth_time, azp, nonce, sid).",
     summary: "ends the run allowed with an HS256 JWT (`sub`, `aal`, `amr`, custom claims); `ttl_seconds`, `audience`",
-    makes_available: "",
     config: &[
         optional(
             "ttl_seconds",
@@ -33,10 +32,8 @@ pub static ROW: BlockType = BlockType {
         ),
     ],
     requires: &[Fact::UserLoaded, Fact::FirstFactor],
-    provides: &[],
     ending: Ending::Allow,
-    can_fail: false,
-    lower,
+    ..BlockType::lowered_by(lower)
 };
 
 /// The longest token lifetime `ttl_seconds` may ask for: one year.
@@ -45,8 +42,20 @@ pub const MAX_TTL_SECONDS: i64 = 365 * 24 * 60 * 60;
 /// The claims Issue Session sets itself, or that JWT (RFC 7519) and OpenID Connect give a
 /// meaning: a custom claim (Set Custom Claim, `api.session.setCustomClaim`) may not use them.
 pub const RESERVED_CLAIMS: &[&str] = &[
-    "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "aal", "amr", "acr", "auth_time", "azp",
-    "nonce", "sid",
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "aal",
+    "amr",
+    "acr",
+    "auth_time",
+    "azp",
+    "nonce",
+    "sid",
 ];
 
 /// Each authentication method the trace names (`event.authentication.methods`) and the
@@ -68,7 +77,10 @@ pub fn amr(methods: &Value, aal: &Value) -> Value {
         }
     };
     for method in methods.as_array().into_iter().flatten() {
-        match AMR_VALUES.iter().find(|(name, _)| method.as_str() == Some(name)) {
+        match AMR_VALUES
+            .iter()
+            .find(|(name, _)| method.as_str() == Some(name))
+        {
             Some((_, registered)) => registered.iter().for_each(|v| push(json!(v))),
             None => push(method.clone()),
         }
@@ -164,8 +176,14 @@ mod tests {
             json!(["pwd", "otp", "mfa"])
         );
         assert_eq!(amr(&json!(["password"]), &json!("aal1")), json!(["pwd"]));
-        assert_eq!(amr(&json!(["sms_otp"]), &json!("aal1")), json!(["otp", "sms"]));
-        assert_eq!(amr(&json!(["federated"]), &json!("aal1")), json!(["federated"]));
+        assert_eq!(
+            amr(&json!(["sms_otp"]), &json!("aal1")),
+            json!(["otp", "sms"])
+        );
+        assert_eq!(
+            amr(&json!(["federated"]), &json!("aal1")),
+            json!(["federated"])
+        );
         assert_eq!(amr(&json!(null), &json!(null)), json!([]));
     }
 

@@ -1,8 +1,7 @@
 //! Log: a log line in the trace.
 
 use super::{
-    BlockType, ConfigDefault, ConfigKind, Ending, Execution, Lowering, Native, Op, Step,
-    optional, required,
+    BlockType, ConfigDefault, ConfigKind, Execution, Lowering, Native, Op, Step, optional, required,
 };
 use crate::compile::Template;
 use crate::run::trace::LogEntry;
@@ -13,7 +12,6 @@ pub static ROW: BlockType = BlockType {
     title: "Log",
     doc: "Writes a log line to the trace.",
     summary: "`message` (template), `level`",
-    makes_available: "",
     config: &[
         optional(
             "level",
@@ -27,11 +25,7 @@ pub static ROW: BlockType = BlockType {
             "The message; templates are filled in.",
         ),
     ],
-    requires: &[],
-    provides: &[],
-    ending: Ending::Continues,
-    can_fail: false,
-    lower,
+    ..BlockType::lowered_by(lower)
 };
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -1,7 +1,7 @@
 //! MFA: verifies a TOTP code against the user's enrolled secret.
 
 use super::{
-    BlockType, ConfigDefault, ConfigKind, Ending, Execution, Fact, Lowering, Native, Op, Step,
+    BlockType, ConfigDefault, ConfigKind, Execution, Fact, Lowering, Native, Op, Step,
     directory_failure, optional,
 };
 use crate::run::crypto;
@@ -21,9 +21,7 @@ pub static ROW: BlockType = BlockType {
     )],
     requires: &[Fact::UserLoaded, Fact::FirstFactor],
     provides: &[Fact::SecondFactor],
-    ending: Ending::Continues,
-    can_fail: false,
-    lower,
+    ..BlockType::lowered_by(lower)
 };
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -223,6 +223,26 @@ pub struct BlockType {
 }
 
 impl BlockType {
+    /// A row of what rows leave unsaid: no config keys, no facts required or provided,
+    /// nothing made available, continues with the next block, cannot fail. A row writes its
+    /// names and docs and only the fields where it differs, then `..BlockType::lowered_by(lower)`
+    /// (the table asserts at compile time that no row leaves its names or docs empty).
+    pub const fn lowered_by(lower: fn(&Lowering) -> Result<Op, String>) -> BlockType {
+        BlockType {
+            name: "",
+            title: "",
+            doc: "",
+            summary: "",
+            makes_available: "",
+            config: &[],
+            requires: &[],
+            provides: &[],
+            ending: Ending::Continues,
+            can_fail: false,
+            lower,
+        }
+    }
+
     pub fn key(&self, name: &str) -> Option<&'static ConfigKey> {
         self.config.iter().find(|k| k.name == name)
     }
@@ -430,6 +450,13 @@ macro_rules! builtins {
         $(const _: () = assert!(
             same_name($module::ROW.name, stringify!($module)),
             concat!("blocks/", stringify!($module), ".rs: ROW.name must be the file's name"),
+        );)*
+
+        $(const _: () = assert!(
+            !$module::ROW.title.is_empty()
+                && !$module::ROW.doc.is_empty()
+                && !$module::ROW.summary.is_empty(),
+            concat!("blocks/", stringify!($module), ".rs: ROW needs a title, a doc and a summary"),
         );)*
 
         impl Op {

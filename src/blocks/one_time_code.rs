@@ -2,8 +2,7 @@
 //! against the codes the directory records as sent.
 
 use super::{
-    BlockType, ConfigKind, Ending, Execution, Fact, Lowering, Native, Op, Step,
-    directory_failure, required,
+    BlockType, ConfigKind, Execution, Fact, Lowering, Native, Op, Step, directory_failure, required,
 };
 use crate::run::crypto;
 use crate::run::directory::Channel;
@@ -22,9 +21,7 @@ pub static ROW: BlockType = BlockType {
     )],
     requires: &[Fact::UserLoaded],
     provides: &[Fact::FirstFactor],
-    ending: Ending::Continues,
-    can_fail: false,
-    lower,
+    ..BlockType::lowered_by(lower)
 };
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -77,7 +74,14 @@ impl Native for OneTimeCode {
             cx.state.add_method(method, "aal1");
             return Step::Continue;
         }
-        Step::Deny(if expired { "code-expired" } else { "invalid-code" }.into())
+        Step::Deny(
+            if expired {
+                "code-expired"
+            } else {
+                "invalid-code"
+            }
+            .into(),
+        )
     }
 }
 

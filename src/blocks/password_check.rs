@@ -1,6 +1,6 @@
 //! Password Check: verifies the login password against the user's argon2 hash.
 
-use super::{BlockType, Ending, Execution, Fact, Lowering, Native, Op, Step, directory_failure};
+use super::{BlockType, Execution, Fact, Lowering, Native, Op, Step, directory_failure};
 use crate::run::crypto;
 use serde::{Deserialize, Serialize};
 
@@ -10,12 +10,9 @@ pub static ROW: BlockType = BlockType {
     doc: "Verifies credentials.password against the user's password hash (argon2 PHC string). Adds \"password\" to authentication.methods and raises aal to aal1; denies with `invalid-credentials` otherwise.",
     summary: "verifies `credentials.password` (argon2 PHC); denies `invalid-credentials`",
     makes_available: "`methods += password`, aal1",
-    config: &[],
     requires: &[Fact::UserLoaded],
     provides: &[Fact::FirstFactor],
-    ending: Ending::Continues,
-    can_fail: false,
-    lower,
+    ..BlockType::lowered_by(lower)
 };
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -1,6 +1,6 @@
 //! Require Verified Email: denies users who have not verified their email address.
 
-use super::{BlockType, Ending, Execution, Fact, Lowering, Native, Op, Step};
+use super::{BlockType, Execution, Fact, Lowering, Native, Op, Step};
 use serde::{Deserialize, Serialize};
 
 pub static ROW: BlockType = BlockType {
@@ -8,13 +8,8 @@ pub static ROW: BlockType = BlockType {
     title: "Require Verified Email",
     doc: "Denies with `email-not-verified` when the looked-up user has not verified their email address (event.user.email_verified is false), as identity platforms offer before a session is issued or an email is trusted.",
     summary: "denies `email-not-verified` unless `event.user.email_verified`",
-    makes_available: "",
-    config: &[],
     requires: &[Fact::UserLoaded],
-    provides: &[],
-    ending: Ending::Continues,
-    can_fail: false,
-    lower,
+    ..BlockType::lowered_by(lower)
 };
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

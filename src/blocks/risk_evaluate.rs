@@ -1,6 +1,6 @@
 //! Risk Evaluate: scores the request's signals (`run::risk`) and may deny above a limit.
 
-use super::{BlockType, ConfigKind, Ending, Execution, Fact, Lowering, Native, Op, Step, optional};
+use super::{BlockType, ConfigKind, Execution, Fact, Lowering, Native, Op, Step, optional};
 use crate::run::risk;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -17,11 +17,8 @@ pub static ROW: BlockType = BlockType {
         None,
         "Deny when the score is strictly above this (0-100).",
     )],
-    requires: &[],
     provides: &[Fact::RiskEvaluated],
-    ending: Ending::Continues,
-    can_fail: false,
-    lower,
+    ..BlockType::lowered_by(lower)
 };
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

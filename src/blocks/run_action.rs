@@ -1,7 +1,7 @@
 //! Run Custom Action: runs a tenant's `exports.handler` through an `ActionRunner` (the
 //! JavaScript engine in `js`, composed in `cli::actions`) and applies what it did.
 
-use super::{BlockType, ConfigKind, Ending, Execution, Lowering, Native, Op, Step, required};
+use super::{BlockType, ConfigKind, Execution, Lowering, Native, Op, Step, required};
 use crate::run::event::RecordedResponse;
 use crate::run::trace::{BlockStatus, Failure, LogEntry, StateWrite};
 use serde::{Deserialize, Serialize};
@@ -19,11 +19,8 @@ pub static ROW: BlockType = BlockType {
         ConfigKind::ActionRef,
         "The action's slug (file name under actions/), optionally pinned to a published version: `log-user@3`.",
     )],
-    requires: &[],
-    provides: &[],
-    ending: Ending::Continues,
     can_fail: true,
-    lower,
+    ..BlockType::lowered_by(lower)
 };
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -1,8 +1,6 @@
 //! Set Custom Claim: a custom claim for the session Issue Session signs.
 
-use super::{
-    BlockType, ConfigKind, Ending, Execution, Lowering, Native, Op, Step, ValueRule, required,
-};
+use super::{BlockType, ConfigKind, Execution, Lowering, Native, Op, Step, ValueRule, required};
 use crate::compile::Template;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -12,7 +10,6 @@ pub static ROW: BlockType = BlockType {
     title: "Set Custom Claim",
     doc: "Adds a custom claim to the session that Issue Session will sign.",
     summary: "`name`, `value` (template): a custom claim on the session",
-    makes_available: "",
     config: &[
         required(
             "name",
@@ -26,11 +23,7 @@ pub static ROW: BlockType = BlockType {
             "The claim value; templates are filled in.",
         ),
     ],
-    requires: &[],
-    provides: &[],
-    ending: Ending::Continues,
-    can_fail: false,
-    lower,
+    ..BlockType::lowered_by(lower)
 };
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -148,36 +148,20 @@ const fn data(name: &'static str, shape: Shape, required: bool, doc: &'static st
     }
 }
 
-const USER: DataField = data(
-    "user",
-    Shape::EventGroup("user"),
-    true,
-    "The user, with the fields of event.user.",
-);
-const CLIENT: DataField = data(
-    "client",
-    Shape::EventGroup("client"),
-    true,
-    "The application the login came from.",
-);
-const CONNECTION: DataField = data(
-    "connection",
-    Shape::EventGroup("connection"),
-    true,
-    "The connection the login used.",
-);
-const REQUEST: DataField = data(
+/// A member of `data` holding the login event's group of the same name.
+const fn group(name: &'static str, required: bool, doc: &'static str) -> DataField {
+    data(name, Shape::EventGroup(name), required, doc)
+}
+
+const USER: DataField = group("user", true, "The user, with the fields of event.user.");
+const CLIENT: DataField = group("client", true, "The application the login came from.");
+const CONNECTION: DataField = group("connection", true, "The connection the login used.");
+const REQUEST: DataField = group(
     "request",
-    Shape::EventGroup("request"),
     true,
     "The login's HTTP request: IP, geo, ASN signals, user agent, fingerprint.",
 );
-const TRANSACTION: DataField = data(
-    "transaction",
-    Shape::EventGroup("transaction"),
-    true,
-    "The login's OAuth2 transaction.",
-);
+const TRANSACTION: DataField = group("transaction", true, "The login's OAuth2 transaction.");
 
 /// Every event type, sorted by name.
 pub static EVENT_TYPES: &[EventType] = &[
@@ -197,9 +181,8 @@ pub static EVENT_TYPES: &[EventType] = &[
                 true,
                 "What the login form sent as the identifier; empty when none.",
             ),
-            data(
+            group(
                 "user",
-                Shape::EventGroup("user"),
                 false,
                 "The user, when Identity Lookup found one before the login failed.",
             ),
@@ -207,9 +190,8 @@ pub static EVENT_TYPES: &[EventType] = &[
             CONNECTION,
             REQUEST,
             TRANSACTION,
-            data(
+            group(
                 "authentication",
-                Shape::EventGroup("authentication"),
                 true,
                 "The factors verified before the login failed.",
             ),
@@ -224,9 +206,8 @@ pub static EVENT_TYPES: &[EventType] = &[
             CONNECTION,
             REQUEST,
             TRANSACTION,
-            data(
+            group(
                 "authentication",
-                Shape::EventGroup("authentication"),
                 true,
                 "The assurance level, verified methods and risk score of the login.",
             ),

@@ -54,6 +54,15 @@ impl Context<'_> {
         self.graph.blocks[block].action().and_then(|v| v.as_str())
     }
 
+    /// The action slug of every Run Custom Action block that names one, as written (pin
+    /// included), with the span of its `action` value.
+    pub fn named_actions(&self) -> impl Iterator<Item = (&str, Span)> {
+        self.graph.blocks.iter().filter_map(|info| {
+            let value = info.action()?;
+            Some((value.as_str()?, value.span))
+        })
+    }
+
     /// A diagnostic in the flow file.
     pub fn at(&self, code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
         Diagnostic::new(code, self.file, span, message)
@@ -94,22 +103,27 @@ impl Context<'_> {
         }
     }
 
-    /// Reads of catalogued event fields that a path reaches before the block establishing
-    /// what the field needs, each with the fact that is missing.
-    pub fn reads_before_their_fact(&self) -> impl Iterator<Item = (&FieldRead, Fact)> {
-        self.reads.iter().filter_map(|read| {
-            let names = read.names();
-            if read.root() != "event" || names.len() < 2 || is_unknown_event_field(&names) {
-                return None;
-            }
-            let available = self.available[read.block].as_ref()?;
-            let fact = fact_for(&names)?;
-            (!available.has(fact)).then_some((read, fact))
-        })
+    /// Reads of catalogued event fields that need `fact` and that a path reaches before the
+    /// block establishing it, each with the id of the reading block.
+    pub fn reads_before(&self, fact: Fact) -> impl Iterator<Item = (&FieldRead, &str)> {
+        self.reads
+            .iter()
+            .filter(move |read| {
+                let names = read.names();
+                if read.root() != "event" || names.len() < 2 || is_unknown_event_field(&names) {
+                    return false;
+                }
+                let missing = |available: &Available| !available.has(fact);
+                fact_for(&names) == Some(fact)
+                    && self.available[read.block].as_ref().is_some_and(missing)
+            })
+            .map(|read| (read, self.graph.blocks[read.block].block.id.as_str()))
     }
 
-    /// A read's diagnostic; one in an action's file also points at the block that runs it.
-    pub fn from_block(&self, read: &FieldRead, diagnostic: Diagnostic) -> Diagnostic {
+    /// A diagnostic at a field read; one in an action's file also points at the block that
+    /// runs it.
+    pub fn at_read(&self, code: Code, read: &FieldRead, message: String) -> Diagnostic {
+        let diagnostic = Diagnostic::new(code, read.file, read.span, message);
         if read.file == self.file {
             return diagnostic;
         }

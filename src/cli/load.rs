@@ -23,6 +23,27 @@ pub fn load_in(
     crate::load::load(target, workspace_dir, env)
 }
 
+/// The loaded workspace, or a usage error saying `outside` when no authflow.yaml was found:
+/// for the commands that only make sense inside a workspace.
+pub fn in_workspace(loaded: Loaded, outside: &str) -> Result<Loaded, crate::cli::CliError> {
+    if loaded.ws.root.is_none() {
+        return Err(crate::cli::CliError::usage(outside));
+    }
+    Ok(loaded)
+}
+
+/// Refuses a workspace whose own files (authflow.yaml, actions, modules; flows do not count)
+/// did not load, with their diagnostics: a command would run with defaults in their place.
+pub fn refuse_workspace_errors(loaded: &Loaded) -> Result<(), crate::cli::CliError> {
+    let errors = loaded.workspace_errors();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(crate::cli::CliError::Diagnostics(
+        crate::cli::render::human(&loaded.ws.sources, &errors, crate::cli::stdout_color()),
+    ))
+}
+
 /// Loads the workspace of one flow file and parses it, for the commands that work on exactly
 /// one flow (`graph`, `compile`, `run`). A directory or anything else that is not a flow file
 /// is refused with a message, never replaced by the workspace's flows.

@@ -375,12 +375,14 @@ pub(crate) fn printable(text: &str) -> String {
     out
 }
 
-fn human_parts(parts: &[Part]) -> String {
+/// A line's parts as text, each code part written by `code` (escaped for the terminal, or a
+/// Markdown code span).
+fn joined(parts: &[Part], code: fn(&str) -> String) -> String {
     parts
         .iter()
         .map(|p| match p {
             Part::Words(s) => s.clone(),
-            Part::Code(s) => printable(s),
+            Part::Code(s) => code(s),
         })
         .collect()
 }
@@ -418,7 +420,7 @@ pub fn human(diff: &WorkspaceDiff) -> String {
         }
         for change in &item.changes {
             let line = describe(change);
-            let _ = writeln!(out, "  {} {}", line.sign, human_parts(&line.parts));
+            let _ = writeln!(out, "  {} {}", line.sign, joined(&line.parts, printable));
             if let Some((old, new)) = &line.before_after {
                 if let Some(old) = old {
                     let _ = writeln!(out, "      - {}", printable(old));
@@ -456,16 +458,6 @@ fn code_span(text: &str) -> String {
     } else {
         format!("{fence}{text}{fence}")
     }
-}
-
-fn markdown_parts(parts: &[Part]) -> String {
-    parts
-        .iter()
-        .map(|p| match p {
-            Part::Words(s) => s.clone(),
-            Part::Code(s) => code_span(s),
-        })
-        .collect()
 }
 
 /// The pull-request comment form: a summary table, then each item's changes.
@@ -509,7 +501,7 @@ pub fn markdown(diff: &WorkspaceDiff) -> String {
                 out,
                 "- {} {}",
                 sign_mark(line.sign),
-                markdown_parts(&line.parts)
+                joined(&line.parts, code_span)
             );
             if let Some((old, new)) = &line.before_after {
                 let body: Vec<String> = old

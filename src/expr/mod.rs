@@ -118,16 +118,7 @@ pub struct Condition {
 impl Condition {
     /// Compiles `checked` with the JIT now, falling back to the interpreter if that fails.
     pub fn compile(checked: &CheckedExpr) -> Condition {
-        let jit = OnceLock::new();
-        let _ = jit.set(jit::JitCondition::compile(checked).ok());
-        Condition {
-            jit,
-            interpreter: Interpreter::new(checked),
-            fields: checked.fields().to_vec(),
-            pending: None,
-            evaluations: AtomicU32::new(0),
-            hot_after: 0,
-        }
+        Condition::settled(checked, jit::JitCondition::compile(checked).ok())
     }
 
     /// A condition that is interpreted for its first [`HOT_AFTER`] evaluations and compiled
@@ -154,8 +145,14 @@ impl Condition {
 
     /// A condition that always uses the interpreter (for tests and comparison).
     pub fn interpreted(checked: &CheckedExpr) -> Condition {
+        Condition::settled(checked, None)
+    }
+
+    /// A condition whose tier is settled from the start: the compiled code, or (`None`) the
+    /// interpreter for good.
+    fn settled(checked: &CheckedExpr, compiled: Option<jit::JitCondition>) -> Condition {
         let jit = OnceLock::new();
-        let _ = jit.set(None);
+        let _ = jit.set(compiled);
         Condition {
             jit,
             interpreter: Interpreter::new(checked),

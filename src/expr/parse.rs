@@ -102,19 +102,13 @@ fn build_binary_chain(pair: Pair<'_, Rule>) -> Result<Built, ExprError> {
         let rhs = build(rhs_pair)?;
         let depth = acc.depth.max(rhs.depth) + 1;
         let node_span = acc.expr.span.cover(rhs.expr.span);
-        check_depth(depth, node_span)?;
-        acc = Built {
-            expr: Expr {
-                kind: ExprKind::Binary {
-                    op,
-                    op_span,
-                    lhs: Box::new(acc.expr),
-                    rhs: Box::new(rhs.expr),
-                },
-                span: node_span,
-            },
-            depth,
+        let kind = ExprKind::Binary {
+            op,
+            op_span,
+            lhs: Box::new(acc.expr),
+            rhs: Box::new(rhs.expr),
         };
+        acc = node(kind, node_span, depth)?;
     }
     Ok(acc)
 }
@@ -135,14 +129,7 @@ fn build_unary(pair: Pair<'_, Rule>) -> Result<Built, ExprError> {
     for not_span in not_spans.into_iter().rev() {
         let depth = acc.depth + 1;
         let node_span = not_span.cover(acc.expr.span);
-        check_depth(depth, node_span)?;
-        acc = Built {
-            expr: Expr {
-                kind: ExprKind::Not(Box::new(acc.expr)),
-                span: node_span,
-            },
-            depth,
-        };
+        acc = node(ExprKind::Not(Box::new(acc.expr)), node_span, depth)?;
     }
     Ok(acc)
 }
@@ -176,18 +163,12 @@ fn build_call(pair: Pair<'_, Rule>) -> Result<Built, ExprError> {
         depth = depth.max(built.depth + 1);
         args.push(built.expr);
     }
-    check_depth(depth, span)?;
-    Ok(Built {
-        expr: Expr {
-            kind: ExprKind::Call {
-                name,
-                name_span,
-                args,
-            },
-            span,
-        },
-        depth,
-    })
+    let kind = ExprKind::Call {
+        name,
+        name_span,
+        args,
+    };
+    node(kind, span, depth)
 }
 
 fn build_path(pair: Pair<'_, Rule>) -> FieldPath {
@@ -269,6 +250,16 @@ fn decode_string(body: &str, base: usize) -> Result<String, ExprError> {
         }
     }
     Ok(out)
+}
+
+/// An operator's or a call's node, `depth` levels deep with its operands; refused past
+/// `MAX_DEPTH`.
+fn node(kind: ExprKind, span: Span, depth: u32) -> Result<Built, ExprError> {
+    check_depth(depth, span)?;
+    Ok(Built {
+        expr: Expr { kind, span },
+        depth,
+    })
 }
 
 fn check_depth(depth: u32, span: Span) -> Result<(), ExprError> {

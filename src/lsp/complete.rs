@@ -11,7 +11,7 @@
 //! block: fields that hold there first, the others after them, marked with what they need.
 
 use super::At;
-use super::analysis::FileKind;
+use super::analysis::{Analysis, FileKind};
 use super::cursor::{Cursor, ITEM, Role};
 use super::place::{self, Place};
 use crate::blocks::{ConfigKind, ON_ERROR_CHOICES};
@@ -123,6 +123,16 @@ struct Ask<'a, 'b> {
     place: Option<Place<'a>>,
     /// Where the word being completed starts.
     word_start: usize,
+}
+
+impl<'a> Ask<'a, '_> {
+    /// Offers made from the workspace's analysis: none for a file outside a workspace.
+    fn workspace_offers<I: IntoIterator<Item = Offer>>(
+        &self,
+        offers: impl FnOnce(&'a Analysis) -> I,
+    ) -> Vec<Offer> {
+        self.at.analysis.map(offers).into_iter().flatten().collect()
+    }
 }
 
 /// One candidate before it becomes a `CompletionItem`.
@@ -350,14 +360,8 @@ fn config_value(ask: &Ask) -> Vec<Offer> {
 }
 
 fn action_slugs(ask: &Ask) -> Vec<Offer> {
-    let Some(analysis) = ask.at.analysis else {
-        return Vec::new();
-    };
-    analysis
-        .ws()
-        .actions
-        .values()
-        .map(|a| {
+    ask.workspace_offers(|analysis| {
+        analysis.ws().actions.values().map(move |a| {
             let why = if a.meta.trigger != crate::catalog::api::Trigger::Login {
                 Some("an event-stream action; flows run only login actions".to_string())
             } else if !a.meta.enabled {
@@ -384,7 +388,7 @@ fn action_slugs(ask: &Ask) -> Vec<Offer> {
                 .unavailable(why)
                 .insert(value_text(ask, &a.slug))
         })
-        .collect()
+    })
 }
 
 fn branch_targets(ask: &Ask) -> Vec<Offer> {
@@ -542,21 +546,15 @@ pub fn availability_name(available: event::Availability) -> &'static str {
 // ---------------------------------------------------------------- workspace YAML
 
 fn module_names(ask: &Ask) -> Vec<Offer> {
-    let Some(analysis) = ask.at.analysis else {
-        return Vec::new();
-    };
-    analysis
-        .ws()
-        .modules
-        .values()
-        .map(|m| {
+    ask.workspace_offers(|analysis| {
+        analysis.ws().modules.values().map(|m| {
             let latest = m.versions.keys().last().copied().unwrap_or(1);
             Offer::new(&m.name, CompletionItemKind::MODULE)
                 .detail(format!("published: {}", versions(m)))
                 .doc(m.meta.description.clone())
                 .insert(format!("{}: {latest}", m.name))
         })
-        .collect()
+    })
 }
 
 fn versions(module: &crate::workspace::Module) -> String {
@@ -587,16 +585,12 @@ fn module_versions(ask: &Ask) -> Vec<Offer> {
 }
 
 fn declared_secrets(ask: &Ask) -> Vec<Offer> {
-    let Some(analysis) = ask.at.analysis else {
-        return Vec::new();
-    };
-    analysis
-        .ws()
-        .settings
-        .secrets
-        .iter()
-        .map(|s| Offer::new(s, CompletionItemKind::CONSTANT).detail("declared in authflow.yaml"))
-        .collect()
+    ask.workspace_offers(|analysis| {
+        let secrets = analysis.ws().settings.secrets.iter();
+        secrets.map(|s| {
+            Offer::new(s, CompletionItemKind::CONSTANT).detail("declared in authflow.yaml")
+        })
+    })
 }
 
 /// The event types of the stream catalogue, for a stream's or an event-stream action's
@@ -620,14 +614,8 @@ fn event_types(_ask: &Ask) -> Vec<Offer> {
 /// The actions a stream may bind: event-stream actions first; login actions are listed
 /// after them, marked (a stream runs only event-stream actions).
 fn stream_actions(ask: &Ask) -> Vec<Offer> {
-    let Some(analysis) = ask.at.analysis else {
-        return Vec::new();
-    };
-    analysis
-        .ws()
-        .actions
-        .values()
-        .map(|a| {
+    ask.workspace_offers(|analysis| {
+        analysis.ws().actions.values().map(|a| {
             let offer = Offer::new(&a.slug, CompletionItemKind::MODULE)
                 .detail(a.meta.name.clone())
                 .doc(a.meta.description.clone());
@@ -641,7 +629,7 @@ fn stream_actions(ask: &Ask) -> Vec<Offer> {
                 offer
             }
         })
-        .collect()
+    })
 }
 
 /// Keys and values the file's JSON Schema defines at the cursor's path.

@@ -561,6 +561,12 @@ mod tests {
         cursor.path.join(" ")
     }
 
+    /// The path and role `yaml` finds at the `|` of `marked`.
+    fn yaml_at(marked: &str) -> Option<(String, Role)> {
+        let (text, offset) = at(marked);
+        yaml(&text, offset).map(|c| (path(&c), c.role))
+    }
+
     #[test]
     fn yaml_places() {
         let flow = "flow: login\nstages:\n  - name: identify\n    blocks:\n      - id: lookup\n        type: identity_lookup\n      - id: tor\n        type: deny\n        when: event.req|\n";
@@ -572,41 +578,40 @@ mod tests {
         assert_eq!(block.id.as_deref(), Some("tor"));
         assert_eq!(block.kind.as_deref(), Some("deny"));
 
-        let (text, offset) = at("stages:\n  - blocks:\n      - id: a\n        type: |\n");
-        let c = yaml(&text, offset).unwrap();
-        assert_eq!(
-            (path(&c), c.role),
-            ("stages - blocks - type".into(), Role::Value)
-        );
-
-        let (text, offset) = at(
-            "stages:\n  - blocks:\n      - id: a\n        type: branch\n        config: { to: |}\n",
-        );
-        let c = yaml(&text, offset).unwrap();
-        assert_eq!(
-            (path(&c), c.role),
-            ("stages - blocks - config to".into(), Role::Value)
-        );
-
-        let (text, offset) = at(
-            "stages:\n  - blocks:\n      - id: a\n        type: log\n        config:\n          mes|\n",
-        );
-        let c = yaml(&text, offset).unwrap();
-        assert_eq!(
-            (path(&c), c.role),
-            ("stages - blocks - config".into(), Role::Entry)
-        );
-
-        let (text, offset) = at("name: x\nevents: [login.success, |]\n");
-        let c = yaml(&text, offset).unwrap();
-        assert_eq!((path(&c), c.role), ("events -".into(), Role::Entry));
-
-        let (text, offset) = at("name: x\nmodules:\n  logger: |\n");
-        let c = yaml(&text, offset).unwrap();
-        assert_eq!((path(&c), c.role), ("modules logger".into(), Role::Value));
-
-        let (text, offset) = at("name: x # a comment |\n");
-        assert_eq!(yaml(&text, offset), None);
+        for (marked, place, role) in [
+            (
+                "stages:\n  - blocks:\n      - id: a\n        type: |\n",
+                "stages - blocks - type",
+                Role::Value,
+            ),
+            (
+                "stages:\n  - blocks:\n      - id: a\n        type: branch\n        config: { to: |}\n",
+                "stages - blocks - config to",
+                Role::Value,
+            ),
+            (
+                "stages:\n  - blocks:\n      - id: a\n        type: log\n        config:\n          mes|\n",
+                "stages - blocks - config",
+                Role::Entry,
+            ),
+            (
+                "name: x\nevents: [login.success, |]\n",
+                "events -",
+                Role::Entry,
+            ),
+            (
+                "name: x\nmodules:\n  logger: |\n",
+                "modules logger",
+                Role::Value,
+            ),
+        ] {
+            assert_eq!(
+                yaml_at(marked),
+                Some((place.to_string(), role)),
+                "{marked:?}"
+            );
+        }
+        assert_eq!(yaml_at("name: x # a comment |\n"), None);
     }
 
     #[test]

@@ -16,20 +16,16 @@ pub const SIMULATION_KEYS: &[&str] = &["credentials", "directory", "fetch", "now
 /// The simulated fixed clock when an event file gives none: runs are deterministic.
 pub const DEFAULT_NOW: &str = "2026-01-15T12:00:00Z";
 
-/// What the login form sent.
+/// What the login form sent; every key is optional.
 #[derive(Clone, Debug, Default, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Credentials {
     /// Email, phone or user id typed into the login form.
-    #[serde(default)]
     pub identifier: Option<String>,
-    #[serde(default)]
     pub password: Option<String>,
     /// A TOTP code.
-    #[serde(default)]
     pub otp: Option<String>,
     /// A one-time code the platform sent by email or SMS (passwordless login).
-    #[serde(default)]
     pub code: Option<String>,
 }
 
@@ -183,9 +179,7 @@ fn check_object(prefix: &str, object: &Map<String, Value>, errors: &mut Vec<Even
                 } else {
                     Vec::new()
                 });
-            let hint = crate::catalog::closest(&path, candidates)
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_default();
+            let hint = crate::catalog::did_you_mean(&path, candidates);
             errors.push(err(
                 &format!("event.{path}"),
                 format!("unknown field{hint}"),

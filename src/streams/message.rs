@@ -38,26 +38,45 @@ fn err(path: &str, message: impl Into<String>) -> EventError {
     }
 }
 
+/// `value` as a JSON object, or the error saying what it must be.
+fn object(value: Value, must_be: &str) -> Result<Map<String, Value>, Vec<EventError>> {
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => Err(vec![err("$", must_be)]),
+    }
+}
+
+/// An "unknown `noun`" error at `prefix.key` for each key of `object` that is not `known`,
+/// with the closest known key as a hint, or `otherwise` when none is close.
+fn unknown_keys<'a>(
+    object: &Map<String, Value>,
+    known: impl IntoIterator<Item = &'a str> + Clone,
+    prefix: &str,
+    noun: &str,
+    otherwise: &str,
+) -> Vec<EventError> {
+    let unknown = object
+        .keys()
+        .filter(|key| !known.clone().into_iter().any(|k| k == key.as_str()));
+    unknown
+        .map(|key| {
+            let mut hint = crate::catalog::did_you_mean(key, known.clone());
+            if hint.is_empty() {
+                hint = otherwise.to_string();
+            }
+            err(&format!("{prefix}.{key}"), format!("unknown {noun}{hint}"))
+        })
+        .collect()
+}
+
 /// Validates one message for `tenant`'s streams.
 pub fn validate(value: Value, tenant: &str) -> Result<Message, Vec<EventError>> {
-    let Value::Object(mut envelope) = value else {
-        return Err(vec![err(
-            "$",
-            "a stream message is a JSON object (a CloudEvents 1.0 envelope)",
-        )]);
-    };
-    let mut errors = Vec::new();
-    for key in envelope.keys() {
-        if !ENVELOPE.iter().any(|f| f.name == key) {
-            let hint = crate::catalog::closest(key, ENVELOPE.iter().map(|f| f.name))
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_default();
-            errors.push(err(
-                &format!("message.{key}"),
-                format!("unknown attribute{hint}"),
-            ));
-        }
-    }
+    let mut envelope = object(
+        value,
+        "a stream message is a JSON object (a CloudEvents 1.0 envelope)",
+    )?;
+    let names = ENVELOPE.iter().map(|f| f.name);
+    let mut errors = unknown_keys(&envelope, names, "message", "attribute", "");
     for field in ENVELOPE {
         match envelope.get(field.name) {
             None if field.required => errors.push(err(
@@ -176,9 +195,7 @@ pub fn validate(value: Value, tenant: &str) -> Result<Message, Vec<EventError>> 
 fn check_data(ty: &EventType, data: &mut Map<String, Value>, errors: &mut Vec<EventError>) {
     for key in data.keys() {
         if ty.field(key).is_none() {
-            let hint = crate::catalog::closest(key, ty.data.iter().map(|f| f.name))
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_default();
+            let hint = crate::catalog::did_you_mean(key, ty.data.iter().map(|f| f.name));
             errors.push(err(
                 &format!("message.data.{key}"),
                 format!("`{}` events have no such member{hint}", ty.name),
@@ -222,12 +239,10 @@ fn check_group(path: &str, group: &str, value: &mut Value, errors: &mut Vec<Even
     for (key, member) in object.iter_mut() {
         let field_path = format!("{group}.{key}");
         let Some(field) = EVENT_FIELDS.iter().find(|f| f.path == field_path) else {
-            let hint = crate::catalog::closest(
+            let hint = crate::catalog::did_you_mean(
                 key,
                 stream_events::group_members(group).map(|(name, _)| name),
-            )
-            .map(|s| format!(" (did you mean `{s}`?)"))
-            .unwrap_or_default();
+            );
             errors.push(err(
                 &format!("{path}.{key}"),
                 format!("unknown field{hint}"),
@@ -419,24 +434,17 @@ pub struct TestEvent {
 
 /// Validates an event-stream action's test event file.
 pub fn test_event(value: Value, tenant: &str) -> Result<TestEvent, Vec<EventError>> {
-    let Value::Object(mut top) = value else {
-        return Err(vec![err(
-            "$",
-            "an event-stream action's event file is a JSON object with `message`",
-        )]);
-    };
-    let mut errors = Vec::new();
-    for key in top.keys() {
-        if !["message", "fetch", "description"].contains(&key.as_str()) {
-            let hint = crate::catalog::closest(key, ["message", "fetch", "description"])
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_else(|| {
-                    " (an event-stream action receives only the message, its secrets and the tenant)"
-                        .into()
-                });
-            errors.push(err(&format!("event.{key}"), format!("unknown field{hint}")));
-        }
-    }
+    let mut top = object(
+        value,
+        "an event-stream action's event file is a JSON object with `message`",
+    )?;
+    let mut errors = unknown_keys(
+        &top,
+        ["message", "fetch", "description"],
+        "event",
+        "field",
+        " (an event-stream action receives only the message, its secrets and the tenant)",
+    );
     let fetch = match top.remove("fetch") {
         None => Default::default(),
         Some(value) => match serde_json::from_value::<

@@ -51,6 +51,19 @@ pub struct LineError {
     pub error: EventError,
 }
 
+impl LineError {
+    /// A problem with the line as a whole (`$`), before it is a message.
+    fn whole(line: usize, message: String) -> LineError {
+        LineError {
+            line,
+            error: EventError {
+                path: "$".into(),
+                message,
+            },
+        }
+    }
+}
+
 impl std::fmt::Display for LineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "line {}: {}", self.line, self.error)
@@ -89,25 +102,16 @@ pub fn parse_events(text: &str, tenant: &str) -> Result<Vec<Message>, Vec<LineEr
             continue;
         }
         if line.len() > MAX_LINE_BYTES {
-            errors.push(LineError {
-                line: line_no,
-                error: EventError {
-                    path: "$".into(),
-                    message: format!("a line is at most {MAX_LINE_BYTES} bytes"),
-                },
-            });
+            errors.push(LineError::whole(
+                line_no,
+                format!("a line is at most {MAX_LINE_BYTES} bytes"),
+            ));
             continue;
         }
         let value: serde_json::Value = match serde_json::from_str(line) {
             Ok(value) => value,
             Err(e) => {
-                errors.push(LineError {
-                    line: line_no,
-                    error: EventError {
-                        path: "$".into(),
-                        message: format!("not JSON: {e}"),
-                    },
-                });
+                errors.push(LineError::whole(line_no, format!("not JSON: {e}")));
                 continue;
             }
         };

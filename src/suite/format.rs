@@ -163,6 +163,18 @@ const BLOCKS: Shape = Shape::Object {
     open: false,
 };
 
+/// The keys that match a message (of a log line, of a failure) by part.
+const MESSAGE_CONTAINS: Field = field(
+    "contains",
+    Shape::String,
+    "The message contains this substring.",
+);
+const MESSAGE_REGEX: Field = field(
+    "regex",
+    Shape::String,
+    "The message matches this regular expression.",
+);
+
 const LOG: Shape = Shape::Object {
     fields: &[
         field(
@@ -170,16 +182,8 @@ const LOG: Shape = Shape::Object {
             Shape::Enum(crate::catalog::api::LOG_LEVELS),
             "The line's level.",
         ),
-        field(
-            "contains",
-            Shape::String,
-            "The message contains this substring.",
-        ),
-        field(
-            "regex",
-            Shape::String,
-            "The message matches this regular expression.",
-        ),
+        MESSAGE_CONTAINS,
+        MESSAGE_REGEX,
         field("block", Shape::String, "The block that wrote it."),
     ],
     open: false,
@@ -207,16 +211,8 @@ const FAILURE: Shape = Shape::Object {
             Shape::String,
             "The failure kind (`rejected`, `threw`, `limit: cpu time`, ...).",
         ),
-        field(
-            "contains",
-            Shape::String,
-            "The message contains this substring.",
-        ),
-        field(
-            "regex",
-            Shape::String,
-            "The message matches this regular expression.",
-        ),
+        MESSAGE_CONTAINS,
+        MESSAGE_REGEX,
     ],
     open: false,
 };

@@ -510,52 +510,51 @@ impl Builder {
         // `defaults:` apply to every test, so the keys that do not fit a test's target are
         // left out for it; a test or row that sets one is told so.
         let own = layers.get(1..).unwrap_or_default();
-        let (event, message) = if stream_action {
-            for l in own {
-                for node in [l.event, l.credentials, l.directory].into_iter().flatten() {
-                    suite.diagnostics.push(
-                        Diagnostic::new(
-                            Code::InvalidValue,
-                            file,
-                            node.span,
-                            "an event-stream action receives a stream message, not a login event",
-                        )
-                        .help("give `message:` (a message file or an inline envelope) instead of `event:`, `credentials:` and `directory:`"),
-                    );
-                }
-            }
-            let inputs: Vec<Layer> = layers
-                .iter()
-                .map(|l| Layer {
-                    event: None,
-                    credentials: None,
-                    directory: None,
-                    ..*l
-                })
-                .collect();
-            let message = self.message(suite, file, layers, span);
-            (self.event(suite, file, &inputs), message)
+        let (misplaced, wrong, fix): (Vec<&Node>, _, _) = if stream_action {
+            (
+                own.iter()
+                    .flat_map(|l| [l.event, l.credentials, l.directory])
+                    .flatten()
+                    .collect(),
+                "an event-stream action receives a stream message, not a login event",
+                "give `message:` (a message file or an inline envelope) instead of `event:`, `credentials:` and `directory:`",
+            )
         } else {
-            for node in own.iter().filter_map(|l| l.message) {
-                suite.diagnostics.push(
-                    Diagnostic::new(
-                        Code::InvalidValue,
-                        file,
-                        node.span,
-                        "only an event-stream action receives a `message:`",
-                    )
-                    .help("a flow or a login action runs on `event:`; test an event-stream action (`action: <slug>`) with a message"),
-                );
-            }
-            let inputs: Vec<Layer> = layers
-                .iter()
-                .map(|l| Layer {
-                    message: None,
-                    ..*l
-                })
-                .collect();
-            (self.event(suite, file, &inputs), None)
+            (
+                own.iter().filter_map(|l| l.message).collect(),
+                "only an event-stream action receives a `message:`",
+                "a flow or a login action runs on `event:`; test an event-stream action (`action: <slug>`) with a message",
+            )
         };
+        for node in misplaced {
+            suite
+                .diagnostics
+                .push(Diagnostic::new(Code::InvalidValue, file, node.span, wrong).help(fix));
+        }
+        let inputs: Vec<Layer> = layers
+            .iter()
+            .map(|l| {
+                if stream_action {
+                    Layer {
+                        event: None,
+                        credentials: None,
+                        directory: None,
+                        ..*l
+                    }
+                } else {
+                    Layer {
+                        message: None,
+                        ..*l
+                    }
+                }
+            })
+            .collect();
+        let message = if stream_action {
+            self.message(suite, file, layers, span)
+        } else {
+            None
+        };
+        let event = self.event(suite, file, &inputs);
         if let Some(expect) = &expect {
             check_expect_kind(suite, file, target, stream_action, expect);
         }
@@ -631,13 +630,7 @@ impl Builder {
             }
             None => ("inline message".to_string(), json!({ "message": {} })),
         };
-        for patch in &patches {
-            let mut fields = patch.to_json();
-            if let Value::Object(map) = &mut fields {
-                map.remove("from");
-            }
-            merge_json(&mut wrapper["message"], fields);
-        }
+        merge_patches(&mut wrapper["message"], &patches);
         if let Value::Object(envelope) = &mut wrapper["message"] {
             let fixed = [
                 (
@@ -654,12 +647,7 @@ impl Builder {
             for (key, value) in fixed {
                 envelope.entry(key).or_insert(value);
             }
-            if let Some(now) = layers
-                .iter()
-                .filter_map(|l| l.now)
-                .next_back()
-                .and_then(Node::as_str)
-            {
+            if let Some(now) = last_now(layers) {
                 envelope.insert("time".into(), json!(now));
             }
         }
@@ -748,22 +736,11 @@ impl Builder {
             }
             None => ("inline".to_string(), json!({})),
         };
-        for patch in &patches {
-            let mut fields = patch.to_json();
-            if let Value::Object(map) = &mut fields {
-                map.remove("from");
-            }
-            merge_json(&mut event, fields);
-        }
+        merge_patches(&mut event, &patches);
         let Value::Object(top) = &mut event else {
             return None;
         };
-        if let Some(now) = layers
-            .iter()
-            .filter_map(|l| l.now)
-            .next_back()
-            .and_then(Node::as_str)
-        {
+        if let Some(now) = last_now(layers) {
             top.insert("now".into(), json!(now));
         }
         let mut otp_spec: Option<&Node> = None;
@@ -926,6 +903,17 @@ fn base_and_patches<'n>(
         }
     }
     (base, patches)
+}
+
+/// Merges the patches of [`base_and_patches`] over `base`, in order, each without its `from:`.
+fn merge_patches(base: &mut Value, patches: &[&Node]) {
+    for patch in patches {
+        let mut fields = patch.to_json();
+        if let Value::Object(map) = &mut fields {
+            map.remove("from");
+        }
+        merge_json(base, fields);
+    }
 }
 
 fn looks_like_path(spec: &str) -> bool {
@@ -1402,4 +1390,13 @@ impl ForTarget for Diagnostic {
         };
         self
     }
+}
+
+/// The `now:` the innermost layer that sets one gives (rows override tests, tests defaults).
+fn last_now<'n>(layers: &[Layer<'n>]) -> Option<&'n str> {
+    layers
+        .iter()
+        .filter_map(|l| l.now)
+        .next_back()
+        .and_then(Node::as_str)
 }

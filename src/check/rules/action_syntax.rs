@@ -1,22 +1,8 @@
 //! AF046: action and module JavaScript that does not parse, and actions that export no
 //! handler for their trigger.
 
-use super::RuleDoc;
 use crate::check::{Sink, WorkspaceContext};
 use crate::diagnostic::{Code, Diagnostic};
-
-pub const DOC: RuleDoc = RuleDoc {
-    what: "Parses every action and module version with oxc and reports syntax errors; reports an action that does not export the handler its trigger calls (`exports.handler` for login, `exports.onExecuteEventStream` for event-stream).",
-    why: "An action that does not parse, or exports the wrong function, fails on every run; the console's editor would have flagged it.",
-    example: example!(
-        "af046-action-syntax",
-        [
-            "/actions/broken.js",
-            "/actions/wrong-export.js",
-            "/actions/wrong-export.yaml"
-        ]
-    ),
-};
 
 pub fn run(cx: &WorkspaceContext, sink: &mut Sink) {
     for source in &cx.sources {

@@ -1,19 +1,9 @@
 //! AF045: what an action's trigger does not offer: api calls an event-stream action cannot
 //! make (or that do not exist), and event-stream actions run inside a flow.
 
-use super::RuleDoc;
 use crate::catalog::api::{self, Trigger};
 use crate::check::{Context, Sink, WorkspaceContext};
 use crate::diagnostic::{Code, Diagnostic};
-
-pub const DOC: RuleDoc = RuleDoc {
-    what: "In every action and module: api calls the trigger does not offer, such as `api.deny` in an event-stream action, and `api.<name>` methods that do not exist. In flows: Run Custom Action blocks naming an event-stream action, which only subscribed events run.",
-    why: "An event-stream action runs after the login is decided; a call that would change the login fails there, and such an action placed in a flow never runs as its author expects.",
-    example: example!(
-        "af045-deny-in-event-stream",
-        ["/actions/forward.js", "/actions/forward.yaml"]
-    ),
-};
 
 /// The workspace pass: api calls by trigger.
 pub fn run(cx: &WorkspaceContext, sink: &mut Sink) {
@@ -38,10 +28,7 @@ pub fn run(cx: &WorkspaceContext, sink: &mut Sink) {
 
 /// The flow pass: Run Custom Action blocks naming an event-stream action.
 pub fn run_in_flow(cx: &Context, sink: &mut Sink) {
-    for (i, info) in cx.graph.blocks.iter().enumerate() {
-        let Some(slug) = cx.action_of(i) else {
-            continue;
-        };
+    for (slug, span) in cx.named_actions() {
         if cx
             .ws
             .actions
@@ -50,7 +37,6 @@ pub fn run_in_flow(cx: &Context, sink: &mut Sink) {
         {
             continue;
         }
-        let span = info.action().map_or(info.block.id.span, |v| v.span);
         sink.report(
             cx.at(
                 Code::ApiNotAllowedInTrigger,

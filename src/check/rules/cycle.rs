@@ -1,14 +1,7 @@
 //! AF020: a branch that jumps backwards, which would form a loop.
 
-use super::RuleDoc;
 use crate::check::{Context, Sink};
 use crate::diagnostic::Code;
-
-pub const DOC: RuleDoc = RuleDoc {
-    what: "Reports a branch whose target is not later in the flow (an earlier block, or itself), which would form a loop.",
-    why: "A login flow must terminate: the platform runs its graph as a DAG.",
-    example: example!("af020-backward-branch.yaml"),
-};
 
 pub fn run(cx: &Context, sink: &mut Sink) {
     for &(from, to) in &cx.graph.backward_jumps {

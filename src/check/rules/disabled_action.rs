@@ -1,18 +1,8 @@
 //! AF041: a Run Custom Action block or a stream names a disabled action.
 
-use super::RuleDoc;
 use crate::catalog::api::Trigger;
 use crate::check::{Context, Sink, WorkspaceContext};
 use crate::diagnostic::{Code, Diagnostic};
-
-pub const DOC: RuleDoc = RuleDoc {
-    what: "Reports Run Custom Action blocks naming a login action whose metadata says `enabled: false` (the block is skipped at run time), and streams binding a disabled event-stream action (the stream skips it).",
-    why: "A disabled action silently does nothing: the flow passes review with a check that never runs.",
-    example: example!(
-        "af041-disabled-action",
-        ["/flows/login.yaml", "/actions/log-user.yaml"]
-    ),
-};
 
 pub fn run(cx: &Context, sink: &mut Sink) {
     for (i, info) in cx.graph.blocks.iter().enumerate() {

@@ -1,14 +1,7 @@
 //! AF010: two blocks of one flow share an id.
 
-use super::RuleDoc;
 use crate::check::{Context, Sink};
 use crate::diagnostic::Code;
-
-pub const DOC: RuleDoc = RuleDoc {
-    what: "Reports a block whose id an earlier block of the same flow already uses.",
-    why: "Branches, traces and `step` outputs name blocks by id; with two blocks of one id a branch could land on either and a trace could not say which ran.",
-    example: example!("af010-duplicate-id.yaml"),
-};
 
 pub fn run(cx: &Context, sink: &mut Sink) {
     // The graph indexes each id by its first block; any other block with that id repeats it.

@@ -1,19 +1,9 @@
 //! AF092: what an event-stream action reads from `event` that its event types do not carry.
 
-use super::RuleDoc;
 use crate::catalog::api::Trigger;
 use crate::catalog::stream_events;
 use crate::check::{Sink, WorkspaceContext};
 use crate::diagnostic::{Code, Diagnostic};
-
-pub const DOC: RuleDoc = RuleDoc {
-    what: "Checks what each event-stream action reads from `event` against what its event types carry: `event.message.*` against the envelope and each type's `data`, `event.tenant.*` against the tenant group, `event.user` only where the types carry a user, and no login groups (`event.request`, ...), which a stream action never receives.",
-    why: "The read is `undefined` or throws on every delivery: the action fails or acts on nothing, and only in production, where the events arrive.",
-    example: example!(
-        "af092-event-field-not-carried",
-        ["/actions/forward.yaml", "/actions/forward.js"]
-    ),
-};
 
 pub fn run(cx: &WorkspaceContext, sink: &mut Sink) {
     for (source, slug, action) in cx.actions() {

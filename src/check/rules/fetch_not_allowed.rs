@@ -1,18 +1,8 @@
 //! AF044: fetches outside the tenant's allowlist.
 
-use super::RuleDoc;
 use crate::catalog::allowlist;
 use crate::check::{Sink, WorkspaceContext};
 use crate::diagnostic::{Code, Diagnostic};
-
-pub const DOC: RuleDoc = RuleDoc {
-    what: "Reports `fetch` or `api.fetch` to a literal URL outside `fetch_allowlist` in authflow.yaml (for a template URL, when no allowed prefix can match whatever follows its static part), and allowlist entries that admit no URL. The matcher is the runtime's: same scheme, host and port, and a path continuing the entry's at a segment boundary, so `https://api.example.com` does not admit `https://api.example.com.evil.test`.",
-    why: "The platform refuses fetches outside the allowlist at run time: the action fails on every login that reaches the fetch.",
-    example: example!(
-        "af044-fetch-not-allowed",
-        ["/authflow.yaml", "/actions/fraud.js"]
-    ),
-};
 
 pub fn run(cx: &WorkspaceContext, sink: &mut Sink) {
     let list = &cx.ws.settings.fetch_allowlist;

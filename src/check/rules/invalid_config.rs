@@ -1,16 +1,9 @@
 //! AF013: config that does not fit the block type, and `on_error` values that do not apply.
 
-use super::RuleDoc;
 use crate::blocks::{ConfigKind, ON_ERROR_CHOICES};
 use crate::check::{Context, Sink};
 use crate::diagnostic::Code;
 use crate::syntax::ast::ConfigValueKind;
-
-pub const DOC: RuleDoc = RuleDoc {
-    what: "Reports config keys a block type does not define (with the closest name), keys set twice, required keys that are missing, values of the wrong type, outside a key's choices or breaking its rule (Issue Session's `ttl_seconds` is a whole number of seconds up to a year; Set Custom Claim's `name` is not a reserved claim such as `sub` or `exp`), `on_error` values other than `deny` or `continue`, and `on_error` on a block that cannot fail.",
-    why: "A block configured wrongly runs with defaults its author did not choose, or cannot run at all; the console's forms prevent both and files must too.",
-    example: example!("af013-invalid-config.yaml"),
-};
 
 pub fn run(cx: &Context, sink: &mut Sink) {
     for info in &cx.graph.blocks {

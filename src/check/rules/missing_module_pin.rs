@@ -1,22 +1,7 @@
 //! AF042: `require('actions:<name>')` without a pin to a published version.
 
-use super::RuleDoc;
 use crate::check::{Sink, WorkspaceContext};
 use crate::diagnostic::{Code, Diagnostic};
-
-pub const DOC: RuleDoc = RuleDoc {
-    what: "For every `require` in an action: a computed or non-module specifier, a module the workspace lacks, a module the action's metadata does not pin, or a pin to a version that is not published.",
-    why: "An unpinned module upgrades under you: the console pins every module an action uses to one published version.",
-    example: example!(
-        "af042-missing-module-pin",
-        [
-            "/actions/audit.js",
-            "/actions/audit.yaml",
-            "/actions/audit2.js",
-            "/actions/audit2.yaml"
-        ]
-    ),
-};
 
 pub fn run(cx: &WorkspaceContext, sink: &mut Sink) {
     let ws = cx.ws;

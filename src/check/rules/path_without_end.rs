@@ -1,14 +1,7 @@
 //! AF022: paths that run past the last block without a decision.
 
-use super::RuleDoc;
 use crate::check::{Context, Sink};
 use crate::diagnostic::Code;
-
-pub const DOC: RuleDoc = RuleDoc {
-    what: "Reports paths that run past the last block without reaching Issue Session or Deny, and flows without blocks.",
-    why: "A path without an ending leaves the login undecided, which the platform treats as an error at run time.",
-    example: example!("af022-path-without-end.yaml"),
-};
 
 pub fn run(cx: &Context, sink: &mut Sink) {
     for i in cx.graph.blocks_falling_off() {

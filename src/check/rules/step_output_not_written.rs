@@ -1,17 +1,7 @@
 //! AF032: `step.<slug>.<key>` read where no upstream action writes it on every path.
 
-use super::RuleDoc;
 use crate::check::{Context, Sink};
 use crate::diagnostic::{Code, Diagnostic};
-
-pub const DOC: RuleDoc = RuleDoc {
-    what: "For every `step.<slug>.<key>` read in a condition or template, checks that an enabled action with that slug writes `<key>` with `api.state.set('<key>', ...)` (a string literal) in an unguarded Run Custom Action block on every path before the reading block.",
-    why: "An unset step output reads as missing: a branch on it never fires and a template renders empty, so the flow silently does something else than its author meant.",
-    example: example!(
-        "af032-step-not-written",
-        ["/flows/login.yaml", "/actions/log-user.js"]
-    ),
-};
 
 pub fn run(cx: &Context, sink: &mut Sink) {
     for read in cx.reads.iter().filter(|r| r.root() == "step") {

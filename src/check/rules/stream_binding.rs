@@ -2,24 +2,10 @@
 //! a login action, or does not handle every type the stream delivers; and a login action
 //! that declares `events:`.
 
-use super::RuleDoc;
 use crate::catalog::api::Trigger;
 use crate::catalog::stream_events;
 use crate::check::{Sink, WorkspaceContext};
 use crate::diagnostic::{Code, Diagnostic};
-
-pub const DOC: RuleDoc = RuleDoc {
-    what: "Reports actions under a stream file's `actions:` that do not exist, are login actions, or do not list every event type the stream delivers in their `events:`; and login actions that declare `events:`.",
-    why: "A binding that cannot run drops the stream's events without a trace: the action never sees them, or fails on types it was not written for.",
-    example: example!(
-        "af091-stream-binding",
-        [
-            "/streams/logins.yaml",
-            "/actions/forward.yaml",
-            "/actions/log-user.yaml"
-        ]
-    ),
-};
 
 pub fn run(cx: &WorkspaceContext, sink: &mut Sink) {
     for stream in cx.streams {

@@ -1,23 +1,9 @@
 //! AF043: secrets read but not declared, declared but not in authflow.yaml, or read through
 //! the wrong object.
 
-use super::RuleDoc;
 use crate::check::{Sink, WorkspaceContext};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::jsfacts::SecretSource;
-
-pub const DOC: RuleDoc = RuleDoc {
-    what: "Reports secrets an action or module reads that its metadata does not declare, secrets read through the wrong object (`event.secrets` in actions, `actions.secrets` in modules), and secrets an action's metadata declares that authflow.yaml does not.",
-    why: "An undeclared secret reads as undefined at run time: the action calls its API without a key, and the failure shows only in production.",
-    example: example!(
-        "af043-undeclared-secret",
-        [
-            "/authflow.yaml",
-            "/actions/ipinfo.js",
-            "/actions/ipinfo.yaml"
-        ]
-    ),
-};
 
 pub fn run(cx: &WorkspaceContext, sink: &mut Sink) {
     for source in &cx.sources {

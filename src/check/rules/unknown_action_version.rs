@@ -1,33 +1,18 @@
 //! AF073: a Run Custom Action block pins an action version (`log-user@3`) that authflow.lock
 //! does not have, or that cannot be read back from its release.
 
-use super::RuleDoc;
 use crate::blocks::run_action::ActionPin;
 use crate::check::{Context, Sink};
 use crate::diagnostic::Code;
 use crate::span::Span;
 
-pub const DOC: RuleDoc = RuleDoc {
-    what: "Reports `action: <slug>@<N>` pins whose version N authflow.lock does not record for that action, that are not a version number, or whose published files cannot be read back (from the release's git commit or its bundle).",
-    why: "A pin says exactly which published source runs; a pin to nothing would leave the block without an action, and running the draft instead would defeat the pin.",
-    example: example!(
-        "af073-unknown-action-version",
-        ["/flows/login.yaml", "/authflow.lock"]
-    ),
-};
-
 pub fn run(cx: &Context, sink: &mut Sink) {
-    for (i, info) in cx.graph.blocks.iter().enumerate() {
-        let Some(reference) = cx.action_of(i) else {
-            continue;
-        };
+    for (reference, span) in cx.named_actions() {
         let pin = ActionPin::parse(reference);
         let Some((offset, version)) = pin.version else {
             continue;
         };
-        let span = info.action().map_or(info.block.id.span, |v| {
-            pin_span(cx, v.span, reference, offset)
-        });
+        let span = pin_span(cx, span, reference, offset);
         let (message, help) = match pin.number() {
             Some(Err(text)) => (
                 format!("`@{text}` is not a version number"),

@@ -1,14 +1,7 @@
 //! AF012: a branch whose target is no block of the flow.
 
-use super::RuleDoc;
 use crate::check::{Context, Sink};
 use crate::diagnostic::Code;
-
-pub const DOC: RuleDoc = RuleDoc {
-    what: "Reports a branch whose `to` names no block of the flow, with the closest id among the later blocks.",
-    why: "A jump to a missing block would fail every login that takes it.",
-    example: example!("af012-unknown-branch-target.yaml"),
-};
 
 pub fn run(cx: &Context, sink: &mut Sink) {
     for (i, info) in cx.graph.blocks.iter().enumerate() {

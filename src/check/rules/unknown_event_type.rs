@@ -1,21 +1,11 @@
 //! AF090: event types that the catalogue does not know, in stream files (`events:`) and in
 //! event-stream actions' metadata (`events:`), with "did you mean".
 
-use super::RuleDoc;
 use crate::catalog::api::Trigger;
 use crate::catalog::stream_events;
 use crate::check::{Sink, WorkspaceContext};
 use crate::diagnostic::{Code, Diagnostic, FileId};
 use crate::span::Span;
-
-pub const DOC: RuleDoc = RuleDoc {
-    what: "Reports event types under a stream file's `events:` or an event-stream action's `events:` that are not in the event-type catalogue (with the closest known type), and streams that subscribe to no type.",
-    why: "A stream never receives an event of a type that does not exist: the action bound to it silently never runs.",
-    example: example!(
-        "af090-unknown-event-type",
-        ["/streams/logins.yaml", "/actions/forward.yaml"]
-    ),
-};
 
 pub fn run(cx: &WorkspaceContext, sink: &mut Sink) {
     for stream in cx.streams {

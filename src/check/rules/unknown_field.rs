@@ -1,18 +1,11 @@
 //! AF033: reads of `event.*` fields the catalogue does not have, and of `step.<slug>` for a
 //! slug no block of the flow runs, in conditions, templates and action source.
 
-use super::RuleDoc;
 use crate::check::reads::ReadOrigin;
 use crate::check::types::unknown_event_field;
 use crate::check::{Context, Sink, is_unknown_event_field};
 use crate::diagnostic::{Code, Diagnostic, Severity};
 use crate::expr::ExprErrorKind;
-
-pub const DOC: RuleDoc = RuleDoc {
-    what: "Reports paths under `event` that the event catalogue does not have and `step.<slug>` paths whose slug no Run Custom Action block of the flow runs, with the closest name: in conditions (found by the type checker), templates, and custom action source (a warning there, since the source may guard the read).",
-    why: "A misspelt field reads as missing: the condition never holds, the template renders empty, and nothing tells the author why.",
-    example: example!("af033-unknown-field.yaml"),
-};
 
 pub fn run(cx: &Context, sink: &mut Sink) {
     for (e, span) in cx.condition_problems() {

@@ -1,15 +1,8 @@
 //! AF047: `api.log` with a level the api does not have.
 
-use super::RuleDoc;
 use crate::catalog::api;
 use crate::check::{Sink, WorkspaceContext};
 use crate::diagnostic::{Code, Diagnostic};
-
-pub const DOC: RuleDoc = RuleDoc {
-    what: "Reports `api.log` calls whose literal level is not one of debug, info, warn or error, with the closest level.",
-    why: "The platform drops or re-labels log lines of an unknown level, so the line the author relies on when debugging is not where they look.",
-    example: example!("af047-unknown-log-level", ["/actions/noisy.js"]),
-};
 
 pub fn run(cx: &WorkspaceContext, sink: &mut Sink) {
     for source in &cx.sources {

@@ -1,15 +1,8 @@
 //! AF021: blocks no path reaches.
 
-use super::RuleDoc;
 use crate::blocks::Ending;
 use crate::check::{Context, Sink};
 use crate::diagnostic::Code;
-
-pub const DOC: RuleDoc = RuleDoc {
-    what: "Reports blocks that no path from the start reaches: after an unconditional Deny, Issue Session or branch.",
-    why: "An unreachable block is dead configuration that reviewers will wrongly trust.",
-    example: example!("af021-unreachable.yaml"),
-};
 
 pub fn run(cx: &Context, sink: &mut Sink) {
     for i in cx.graph.unreachable_blocks() {

@@ -23,22 +23,13 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
         event,
         format,
     } = args;
-    let loaded = load::load(None, globals.workspace.as_deref())?;
-    if loaded.ws.root.is_none() {
-        return Err(CliError::usage(
-            "`action test` runs inside a workspace (a directory with authflow.yaml), or give --workspace",
-        ));
-    }
+    let loaded = load::in_workspace(
+        load::load(None, globals.workspace.as_deref())?,
+        "`action test` runs inside a workspace (a directory with authflow.yaml), or give --workspace",
+    )?;
     // A workspace that does not load (authflow.yaml, the action's metadata, a module) would
     // run with defaults in its place: refuse, as `run` does. Flow files do not matter here.
-    let load_errors = loaded.workspace_errors();
-    if !load_errors.is_empty() {
-        return Err(CliError::Diagnostics(crate::cli::render::human(
-            &loaded.ws.sources,
-            &load_errors,
-            crate::cli::stdout_color(),
-        )));
-    }
+    load::refuse_workspace_errors(&loaded)?;
     let Some(action) = loaded.ws.actions.get(&slug) else {
         let hint = crate::catalog::closest(&slug, loaded.ws.actions.keys().map(String::as_str))
             .map(|s| format!("; did you mean `{s}`?"))

@@ -37,7 +37,13 @@ pub const EXIT_ERROR: u8 = 1;
 pub const EXIT_CHANGES: u8 = 2;
 
 pub fn run(args: Args, globals: &Globals) -> CliResult {
-    match diff_report(&args, globals) {
+    exit_with_report(diff_report(&args, globals))
+}
+
+/// Prints a report of what changed and exits with the detailed codes: 2 when something
+/// changed, 0 when nothing did, 1 on an error.
+pub fn exit_with_report(report: Result<(String, bool), CliError>) -> CliResult {
+    match report {
         Ok((text, changed)) => {
             out!("{text}");
             Ok(ExitCode::from(if changed {

@@ -5,7 +5,7 @@
 //! Exit codes as `diff`'s (terraform's detailed exit code): 0 no decision changed, 2 some
 //! changed, 1 error.
 
-use super::diff::{EXIT_CHANGES, EXIT_NO_CHANGES, error_exit, materialize, workspace_root};
+use super::diff::{exit_with_report, materialize, workspace_root};
 use crate::cli::error::CliError;
 use crate::cli::{Globals, TraceFormat, load, simulate};
 use crate::diff::revision::{Materialized, Revision};
@@ -45,17 +45,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, globals: &Globals) -> Result<ExitCode, CliError> {
-    match replay_report(&args, globals) {
-        Ok((text, changed)) => {
-            out!("{text}");
-            Ok(ExitCode::from(if changed {
-                EXIT_CHANGES
-            } else {
-                EXIT_NO_CHANGES
-            }))
-        }
-        Err(error) => Ok(error_exit(error)),
-    }
+    exit_with_report(replay_report(&args, globals))
 }
 
 /// The rendered report and whether any decision changed.

@@ -38,30 +38,18 @@ pub fn run(args: Args) -> CliResult {
 pub fn schema(kind: SchemaKind) -> serde_json::Value {
     match kind {
         SchemaKind::Flow => crate::syntax::schema::flow_schema(),
-        SchemaKind::Settings => {
-            serde_json::to_value(schemars::schema_for!(crate::workspace::Settings))
-                .unwrap_or_default()
-        }
-        SchemaKind::Action => {
-            serde_json::to_value(schemars::schema_for!(crate::workspace::ActionMeta))
-                .unwrap_or_default()
-        }
+        SchemaKind::Settings => schema_of::<crate::workspace::Settings>(),
+        SchemaKind::Action => schema_of::<crate::workspace::ActionMeta>(),
         SchemaKind::Test => crate::suite::format::schema(),
-        SchemaKind::Lock => {
-            serde_json::to_value(schemars::schema_for!(crate::release::Lock)).unwrap_or_default()
-        }
-        SchemaKind::Environment => {
-            serde_json::to_value(schemars::schema_for!(crate::workspace::env::Overlay))
-                .unwrap_or_default()
-        }
-        SchemaKind::Module => {
-            serde_json::to_value(schemars::schema_for!(crate::workspace::ModuleMeta))
-                .unwrap_or_default()
-        }
-        SchemaKind::Stream => {
-            serde_json::to_value(schemars::schema_for!(crate::streams::StreamSpec))
-                .unwrap_or_default()
-        }
+        SchemaKind::Lock => schema_of::<crate::release::Lock>(),
+        SchemaKind::Environment => schema_of::<crate::workspace::env::Overlay>(),
+        SchemaKind::Module => schema_of::<crate::workspace::ModuleMeta>(),
+        SchemaKind::Stream => schema_of::<crate::streams::StreamSpec>(),
         SchemaKind::StreamEvent => crate::streams::schema::event_schema(),
     }
+}
+
+/// The JSON Schema schemars derives for `T`.
+fn schema_of<T: schemars::JsonSchema>() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default()
 }

@@ -15,12 +15,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args, globals: &Globals) -> CliResult {
-    let loaded = load::load(None, globals.workspace.as_deref())?;
-    if loaded.ws.root.is_none() {
-        return Err(CliError::Usage(
-            "not in a workspace (a directory with authflow.yaml)".into(),
-        ));
-    }
+    let loaded = load::in_workspace(
+        load::load(None, globals.workspace.as_deref())?,
+        "not in a workspace (a directory with authflow.yaml)",
+    )?;
     let snap = Snapshot::content(&loaded.ws, &loaded.flows).map_err(|errors| {
         CliError::Diagnostics(render::human(
             &loaded.ws.sources,

@@ -5,7 +5,7 @@
 use crate::cli::error::{CliError, CliResult, exit_status};
 use crate::cli::{Globals, TraceFormat, load, render, stream_view};
 use crate::run::event::RecordedResponse;
-use crate::streams::{self, Stream, delivery, nats};
+use crate::streams::{self, Message, Stream, delivery, nats};
 use crate::workspace::Workspace;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -71,16 +71,11 @@ pub enum Args {
 }
 
 /// The workspace, its streams, and the one asked for; refuses streams with errors.
-fn load_stream(
-    globals: &Globals,
-    wanted: &str,
-) -> Result<(Workspace, Vec<Stream>, usize), CliError> {
-    let loaded = load::load(None, globals.workspace.as_deref())?;
-    if loaded.ws.root.is_none() {
-        return Err(CliError::usage(
-            "`stream` commands run inside a workspace (a directory with authflow.yaml), or give --workspace",
-        ));
-    }
+fn load_stream(globals: &Globals, wanted: &str) -> Result<(Workspace, Stream), CliError> {
+    let loaded = load::in_workspace(
+        load::load(None, globals.workspace.as_deref())?,
+        "`stream` commands run inside a workspace (a directory with authflow.yaml), or give --workspace",
+    )?;
     let color = crate::cli::stdout_color();
     let mut diagnostics: Vec<_> = loaded
         .diagnostics
@@ -112,7 +107,8 @@ fn load_stream(
             color,
         )));
     }
-    Ok((loaded.ws, loaded.streams, index))
+    let mut streams = loaded.streams;
+    Ok((loaded.ws, streams.swap_remove(index)))
 }
 
 /// Whether `file` is one of the workspace's `streams/*.yaml`.
@@ -145,8 +141,10 @@ pub fn read_recordings(
     Ok(recordings)
 }
 
-fn events_error(path: &Path, error: streams::InputError) -> CliError {
-    match error {
+/// The messages of a JSONL events file, validated for the workspace's tenant.
+fn read_events(ws: &Workspace, path: &Path) -> Result<Vec<Message>, CliError> {
+    let events = streams::read_events(path, ws.root.as_deref(), &ws.settings.tenant.id);
+    events.map_err(|error| match error {
         streams::InputError::Io(message) => CliError::Usage(message),
         streams::InputError::Lines(lines) => {
             let shown: Vec<String> = lines.iter().take(50).map(|l| format!("  {l}")).collect();
@@ -162,7 +160,7 @@ fn events_error(path: &Path, error: streams::InputError) -> CliError {
                 }
             ))
         }
-    }
+    })
 }
 
 /// Appends lines to a file in one write, creating its directory; concurrent runs appending to
@@ -196,19 +194,15 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
             dead_letter,
             format,
         } => {
-            let (ws, all, index) = load_stream(globals, &stream)?;
-            let stream = &all[index];
-            let messages =
-                streams::read_events(&events, ws.root.as_deref(), &ws.settings.tenant.id)
-                    .map_err(|e| events_error(&events, e))?;
-            let recordings = read_recordings(recordings.as_deref(), ws.root.as_deref())?;
-            let (workers, actions) = actions_for(&ws, stream, concurrency, recordings)?;
+            let (ws, stream) = load_stream(globals, &stream)?;
+            let messages = read_events(&ws, &events)?;
+            let (workers, actions) = actions_for(&ws, &stream, concurrency, recordings.as_deref())?;
             let bar = progress_bar(messages.len() as u64);
             let options = delivery::RunOptions {
                 simulated_clock,
                 concurrency: workers,
             };
-            let report = delivery::deliver_all(stream, &messages, &actions, &options, &|| {
+            let report = delivery::deliver_all(&stream, &messages, &actions, &options, &|| {
                 if let Some(bar) = &bar {
                     bar.inc(1);
                 }
@@ -237,10 +231,8 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
             concurrency,
             format,
         } => {
-            let (ws, all, index) = load_stream(globals, &stream)?;
-            let stream = &all[index];
-            let recordings = read_recordings(recordings.as_deref(), ws.root.as_deref())?;
-            let (workers, actions) = actions_for(&ws, stream, concurrency, recordings)?;
+            let (ws, stream) = load_stream(globals, &stream)?;
+            let (workers, actions) = actions_for(&ws, &stream, concurrency, recordings.as_deref())?;
             let options = nats::ConsumeOptions {
                 url,
                 workers,
@@ -249,7 +241,7 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
                 stop: None,
             };
             let json = format == TraceFormat::Json;
-            let summary = nats::consume(&ws, stream, &actions, &options, &|finished| {
+            let summary = nats::consume(&ws, &stream, &actions, &options, &|finished| {
                 if json {
                     outln!("{}", serde_json::to_string(finished).unwrap_or_default());
                 } else {
@@ -273,12 +265,10 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
             nats: url,
             events,
         } => {
-            let (ws, all, index) = load_stream(globals, &stream)?;
-            let stream = &all[index];
-            let messages =
-                streams::read_events(&events, ws.root.as_deref(), &ws.settings.tenant.id)
-                    .map_err(|e| events_error(&events, e))?;
-            let published = nats::publish(&ws, stream, &url, &messages).map_err(CliError::Usage)?;
+            let (ws, stream) = load_stream(globals, &stream)?;
+            let messages = read_events(&ws, &events)?;
+            let published =
+                nats::publish(&ws, &stream, &url, &messages).map_err(CliError::Usage)?;
             outln!(
                 "published {} of {} events to {} ({} duplicates dropped by the server)",
                 published.stored,
@@ -296,8 +286,9 @@ fn actions_for(
     ws: &Workspace,
     stream: &Stream,
     concurrency: Option<usize>,
-    recordings: BTreeMap<String, RecordedResponse>,
+    recordings: Option<&Path>,
 ) -> Result<(usize, streams::actions::StreamActions), CliError> {
+    let recordings = read_recordings(recordings, ws.root.as_deref())?;
     let workers = concurrency
         .unwrap_or(stream.spec.delivery.concurrency.value as usize)
         .clamp(1, 64);

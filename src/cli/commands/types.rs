@@ -25,21 +25,12 @@ pub fn run(args: Args) -> CliResult {
         out!("{}", crate::catalog::types_dts::declarations());
         return Ok(ExitCode::SUCCESS);
     };
-    let loaded = load::load(args.workspace.as_deref(), None)?;
-    if loaded.ws.root.is_none() {
-        return Err(CliError::usage(
-            "`types --out` writes a project for a workspace (a directory with authflow.yaml)",
-        ));
-    }
+    let loaded = load::in_workspace(
+        load::load(args.workspace.as_deref(), None)?,
+        "`types --out` writes a project for a workspace (a directory with authflow.yaml)",
+    )?;
     // A project without an action that failed to load would check less than it says.
-    let errors = loaded.workspace_errors();
-    if !errors.is_empty() {
-        return Err(CliError::Diagnostics(crate::cli::render::human(
-            &loaded.ws.sources,
-            &errors,
-            crate::cli::stdout_color(),
-        )));
-    }
+    load::refuse_workspace_errors(&loaded)?;
     let files = crate::catalog::types_dts::project(&loaded.ws);
     for file in &files {
         let path = out.join(&file.path);
