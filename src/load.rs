@@ -101,14 +101,32 @@ pub fn load(
             }
         }
     }
-    // Pinned versions join the actions before the environment substitutes their metadata.
+    finish(ws, flows, diagnostics, lock, env)
+}
+
+/// The steps after the flows are read, the same for every loader (commands and the language
+/// server): pinned versions join the actions (before the environment substitutes their
+/// metadata), the environment (`env`, or none: `authflow.yaml`'s own values) is selected and
+/// substituted into the flows, and the streams load. An environment that does not exist is
+/// an error naming `environments/`.
+pub fn finish(
+    mut ws: Workspace,
+    mut flows: Vec<(FileId, Option<Flow>)>,
+    mut diagnostics: Vec<Diagnostic>,
+    lock: crate::release::Lock,
+    env: Option<&str>,
+) -> Result<Loaded, LoadError> {
     crate::release::pins::load(&mut ws, &lock, &flows);
     let environment = Environment::select(&mut ws, env, &mut diagnostics).map_err(|e| {
-        let dir = root
+        let dir = ws
+            .root
             .as_deref()
             .map(|r| r.join(workspace::env::ENVIRONMENTS_DIR))
             .unwrap_or_default();
-        ReadError::new(&dir, ReadErrorKind::Io(std::io::Error::other(e.0)))
+        LoadError::new(
+            &dir,
+            crate::files::ReadErrorKind::Io(std::io::Error::other(e.0)),
+        )
     })?;
     let streams = crate::streams::file::load(&mut ws, &mut diagnostics);
     for (file, flow) in &mut flows {

@@ -109,20 +109,8 @@ impl Analysis {
         diagnostics.append(&mut lock_diagnostics);
         let flows = load::parse_flows(&mut ws, &flow_paths, &mut diagnostics);
         crate::release::npm::load(&mut ws);
-        crate::release::pins::load(&mut ws, &lock, &flows);
         // The editor shows the workspace as `authflow check` without `--env` sees it.
-        let environment =
-            crate::workspace::env::Environment::select(&mut ws, None, &mut diagnostics)
-                .unwrap_or_default();
-        let streams = crate::streams::file::load(&mut ws, &mut diagnostics);
-        let loaded = Loaded {
-            ws,
-            flows,
-            diagnostics,
-            lock,
-            streams,
-            environment,
-        };
+        let loaded = crate::load::finish(ws, flows, diagnostics, lock, None)?;
         let actions = check::analyze_actions(&loaded.ws);
         let diagnostics = crate::cli::commands::check::check_loaded_with(&loaded, &actions);
         let cwd = std::env::current_dir()

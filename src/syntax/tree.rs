@@ -184,8 +184,9 @@ pub fn parse(source: &str, file: FileId) -> Result<Node, Vec<Diagnostic>> {
     Ok(lower(source, raw))
 }
 
-/// What serde-saphyr hands over: values whose children carry start locations.
-enum Raw {
+/// What serde-saphyr hands over: values whose children carry start locations. The flow
+/// reader (`syntax::yaml`) reads block config values as these too.
+pub(crate) enum Raw {
     Null,
     Bool(bool),
     Int(i64),

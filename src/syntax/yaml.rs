@@ -7,15 +7,27 @@
 use super::ast::{
     Block, Condition, ConfigEntry, ConfigValue, ConfigValueKind, Flow, Spanned, Stage,
 };
+use super::tree::Raw;
 use crate::diagnostic::{Code, Diagnostic, FileId};
 use crate::span::Span;
 use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_saphyr::Spanned as Y;
 
 /// Parses a YAML flow file.
 pub fn parse(source: &str, file: FileId) -> Result<Flow, Vec<Diagnostic>> {
     let raw: RawFlow = from_str(source, file)?;
+    if let Some(at) = first_mapping(&raw) {
+        return Err(vec![
+            Diagnostic::new(
+                Code::YamlSyntax,
+                file,
+                location_span(source, at),
+                "config values cannot be mappings; use a list or a string",
+            )
+            .help("fix the YAML syntax at this position"),
+        ]);
+    }
     let lower = Lower { source };
     Ok(lower.flow(raw))
 }
@@ -170,15 +182,7 @@ struct RawBlock {
 }
 
 /// A config mapping, kept in source order with spanned keys.
-struct RawConfig(Vec<(Y<String>, Y<RawValue>)>);
-
-enum RawValue {
-    Null,
-    Bool(bool),
-    Number(f64),
-    String(String),
-    List(Vec<Y<RawValue>>),
-}
+struct RawConfig(Vec<(Y<String>, Y<Raw>)>);
 
 impl<'de> Deserialize<'de> for RawConfig {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<RawConfig, D::Error> {
@@ -194,7 +198,7 @@ impl<'de> Deserialize<'de> for RawConfig {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawConfig, A::Error> {
                 let mut entries = Vec::new();
                 while let Some(key) = map.next_key::<Y<String>>()? {
-                    let value = map.next_value::<Y<RawValue>>()?;
+                    let value = map.next_value::<Y<Raw>>()?;
                     entries.push((key, value));
                 }
                 Ok(RawConfig(entries))
@@ -204,53 +208,21 @@ impl<'de> Deserialize<'de> for RawConfig {
     }
 }
 
-impl<'de> Deserialize<'de> for RawValue {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<RawValue, D::Error> {
-        struct ValueVisitor;
-        impl<'de> Visitor<'de> for ValueVisitor {
-            type Value = RawValue;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string, number, boolean, null or list")
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<RawValue, E> {
-                Ok(RawValue::Null)
-            }
-            fn visit_none<E: de::Error>(self) -> Result<RawValue, E> {
-                Ok(RawValue::Null)
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawValue, E> {
-                Ok(RawValue::Bool(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawValue, E> {
-                Ok(RawValue::Number(v as f64))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawValue, E> {
-                Ok(RawValue::Number(v as f64))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawValue, E> {
-                Ok(RawValue::Number(v))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawValue, E> {
-                Ok(RawValue::String(v.to_string()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<RawValue, E> {
-                Ok(RawValue::String(v))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawValue, A::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = seq.next_element::<Y<RawValue>>()? {
-                    items.push(item);
-                }
-                Ok(RawValue::List(items))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<RawValue, A::Error> {
-                Err(de::Error::custom(
-                    "config values cannot be mappings; use a list or a string",
-                ))
-            }
+/// Where the first block config value that is a mapping (at any depth of a list) starts.
+fn first_mapping(raw: &RawFlow) -> Option<&serde_saphyr::Location> {
+    fn within(value: &Y<Raw>) -> Option<&serde_saphyr::Location> {
+        match &value.value {
+            Raw::Map(_) => Some(&value.referenced),
+            Raw::Seq(items) => items.iter().find_map(within),
+            _ => None,
         }
-        deserializer.deserialize_any(ValueVisitor)
     }
+    raw.stages
+        .iter()
+        .flat_map(|stage| &stage.value.blocks)
+        .filter_map(|block| block.value.config.as_ref())
+        .flat_map(|config| &config.0)
+        .find_map(|(_, value)| within(value))
 }
 
 struct Lower<'s> {
@@ -322,20 +294,22 @@ impl Lower<'_> {
         }
     }
 
-    fn value(&self, raw: Y<RawValue>) -> ConfigValue {
+    fn value(&self, raw: Y<Raw>) -> ConfigValue {
         let span = location_span(self.source, &raw.referenced);
         let kind = match raw.value {
-            RawValue::Null => ConfigValueKind::Null,
-            RawValue::Bool(b) => ConfigValueKind::Bool(b),
-            RawValue::Number(n) => ConfigValueKind::Number(n),
-            RawValue::String(s) => {
+            // `parse` refused mappings before lowering.
+            Raw::Null | Raw::Map(_) => ConfigValueKind::Null,
+            Raw::Bool(b) => ConfigValueKind::Bool(b),
+            Raw::Int(n) => ConfigValueKind::Number(n as f64),
+            Raw::Float(n) => ConfigValueKind::Number(n),
+            Raw::Str(s) => {
                 let span = self.content_span(span, &s);
                 return ConfigValue {
                     kind: ConfigValueKind::String(s),
                     span,
                 };
             }
-            RawValue::List(items) => {
+            Raw::Seq(items) => {
                 ConfigValueKind::List(items.into_iter().map(|i| self.value(i)).collect())
             }
         };

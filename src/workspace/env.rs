@@ -39,45 +39,36 @@ pub const ALL: &str = "all";
 
 /// `environments/<name>.yaml`: what one environment changes over `authflow.yaml`.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Overlay {
     /// URL prefixes added to `authflow.yaml`'s `fetch_allowlist` in this environment.
-    #[serde(default)]
     pub fetch_allowlist: Vec<String>,
     /// Overrides of `authflow.yaml`'s `session`, key by key.
-    #[serde(default)]
     pub session: SessionOverlay,
     /// The tenant's client ids by name, read as `${{ clients.NAME }}` (for example in
     /// `event.client.id == ${{ clients.web }}`).
-    #[serde(default)]
     pub clients: BTreeMap<String, String>,
     /// Overrides of `authflow.yaml`'s `limits`, key by key.
-    #[serde(default)]
     #[schemars(with = "crate::js::Limits")]
     pub limits: serde_json::Map<String, Value>,
     /// Secret names: the name actions and modules declare -> the secret that holds its value
     /// in this environment (`IPINFO_TOKEN: IPINFO_TOKEN_PROD` reads
     /// `AUTHFLOW_SECRET_IPINFO_TOKEN_PROD`).
-    #[serde(default)]
     pub secrets: BTreeMap<String, String>,
     /// Named values read as `${{ vars.NAME }}`, over `authflow.yaml`'s `vars`: strings,
     /// numbers, booleans, or lists of those.
-    #[serde(default)]
     pub vars: BTreeMap<String, Value>,
 }
 
 /// Overrides of the session settings.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct SessionOverlay {
     /// The `iss` claim.
-    #[serde(default)]
     pub issuer: Option<String>,
     /// The `aud` claim of every Issue Session block that sets no `audience` of its own.
-    #[serde(default)]
     pub audience: Option<String>,
     /// The secret (by name) that signs session tokens.
-    #[serde(default)]
     pub signing_secret: Option<String>,
 }
 
@@ -702,20 +693,10 @@ fn whole_yaml_value(text: &str, span: Span) -> Option<(usize, usize)> {
     }
     let before = text[..start].trim_end_matches([' ', '\t']);
     let after = text[end..].trim_start_matches([' ', '\t']);
-    let opens = before.is_empty()
-        || before.ends_with(':')
-        || before.ends_with('-')
-        || before.ends_with('[')
-        || before.ends_with(',')
-        || before.ends_with('{')
-        || before.ends_with('\n');
+    let opens = before.is_empty() || before.ends_with([':', '-', '[', ',', '{', '\n']);
     let closes = after.is_empty()
-        || after.starts_with('\n')
-        || after.starts_with("\r\n")
-        || after.starts_with('#')
-        || after.starts_with(',')
-        || after.starts_with(']')
-        || after.starts_with('}');
+        || after.starts_with(['\n', '#', ',', ']', '}'])
+        || after.starts_with("\r\n");
     (opens && closes).then_some((start, end))
 }
 

@@ -21,33 +21,25 @@ pub const SETTINGS_FILE: &str = "authflow.yaml";
 
 /// `authflow.yaml`: the tenant's settings.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// The tenant the flows belong to; fills `event.tenant` in simulations.
-    #[serde(default)]
     pub tenant: TenantSettings,
     /// URL prefixes that `api.fetch` may reach, e.g. `https://api.ipinfo.io/`.
-    #[serde(default)]
     pub fetch_allowlist: Vec<String>,
     /// Secrets actions may declare, by name. Values never live in the workspace: they come
     /// from `AUTHFLOW_SECRET_<NAME>` or the untracked `.authflow/secrets.yaml`.
-    #[serde(default)]
     pub secrets: Vec<String>,
     /// Per-action-run limits (CPU and wall time, heap, log/state/metadata/claim sizes, fetches).
-    #[serde(default)]
     pub limits: crate::js::Limits,
     /// The user directory used by simulations (default `users.yaml`).
-    #[serde(default)]
     pub users: Option<String>,
     /// How Issue Session signs tokens in simulation.
-    #[serde(default)]
     pub session: SessionSettings,
     /// How `authflow publish` signs release bundles.
-    #[serde(default)]
     pub publish: PublishSettings,
     /// Named values for `${{ vars.NAME }}` references in flows and action metadata; each
     /// environment (`environments/<name>.yaml`) may override them.
-    #[serde(default)]
     pub vars: BTreeMap<String, serde_json::Value>,
 }
 

@@ -284,17 +284,6 @@ impl JitCondition {
     }
 }
 
-pub(super) fn order_code(op: CompareOp) -> i64 {
-    match op {
-        CompareOp::Lt => 0,
-        CompareOp::Le => 1,
-        CompareOp::Gt => 2,
-        CompareOp::Ge => 3,
-        CompareOp::Eq => 4,
-        CompareOp::Ne => 5,
-    }
-}
-
 pub(super) type BinaryHelper = extern "C" fn(u64, u64, u64, u64, u64, u64) -> u8;
 
 /// Rebuilds two values from raw triples for a helper.
@@ -318,27 +307,33 @@ unsafe fn pair<'a>(a: (u64, u64, u64), b: (u64, u64, u64)) -> (Val<'a>, Val<'a>)
     unsafe { (a.to_val(), b.to_val()) }
 }
 
-/// Defines `extern "C"` helpers that rebuild two values from their triples and apply a
-/// shared `semantics` predicate to them.
+/// Defines `extern "C"` helpers that rebuild two values from their triples and decide
+/// with the shared `semantics` functions.
 macro_rules! binary_helpers {
-    ($($name:ident => $predicate:path;)*) => {$(
+    ($($name:ident => |$a:ident, $b:ident| $decide:expr;)*) => {$(
         pub(super) extern "C" fn $name(at: u64, aw: u64, al: u64, bt: u64, bw: u64, bl: u64) -> u8 {
             // SAFETY: called only from generated code, which passes valid triples (see `pair`).
-            let (a, b) = unsafe { pair((at, aw, al), (bt, bw, bl)) };
-            u8::from($predicate(&a, &b))
+            let ($a, $b) = unsafe { pair((at, aw, al), (bt, bw, bl)) };
+            u8::from($decide)
         }
     )*};
 }
 
 binary_helpers! {
-    af_equal => semantics::equal;
-    af_member => semantics::member;
-    af_contains => semantics::contains;
-    af_starts_with => semantics::starts_with;
-    af_ends_with => semantics::ends_with;
+    af_equal => |a, b| semantics::equal(&a, &b);
+    af_member => |needle, list| semantics::member(&needle, &list);
+    af_contains => |haystack, needle| semantics::contains(&haystack, &needle);
+    af_starts_with => |s, prefix| semantics::starts_with(&s, &prefix);
+    af_ends_with => |s, suffix| semantics::ends_with(&s, &suffix);
+    af_less => |a, b| semantics::order(CompareOp::Lt, &a, &b);
+    af_less_equal => |a, b| semantics::order(CompareOp::Le, &a, &b);
+    af_greater => |a, b| semantics::order(CompareOp::Gt, &a, &b);
+    af_greater_equal => |a, b| semantics::order(CompareOp::Ge, &a, &b);
 }
 
-pub(super) extern "C" fn af_lower_starts_with(
+/// `semantics::lower_affix` on two triples (`AT_START`: a prefix, else a suffix), reading
+/// strings in place (the common case) rather than rebuilding interpreter values.
+pub(super) extern "C" fn af_lower_affix<const AT_START: bool>(
     at: u64,
     aw: u64,
     al: u64,
@@ -346,24 +341,6 @@ pub(super) extern "C" fn af_lower_starts_with(
     bw: u64,
     bl: u64,
 ) -> u8 {
-    lower_affix(at, aw, al, bt, bw, bl, true)
-}
-
-pub(super) extern "C" fn af_lower_ends_with(
-    at: u64,
-    aw: u64,
-    al: u64,
-    bt: u64,
-    bw: u64,
-    bl: u64,
-) -> u8 {
-    lower_affix(at, aw, al, bt, bw, bl, false)
-}
-
-/// `semantics::lower_affix` on two triples, reading strings in place (the common case)
-/// rather than rebuilding interpreter values.
-#[inline]
-fn lower_affix(at: u64, aw: u64, al: u64, bt: u64, bw: u64, bl: u64, at_start: bool) -> u8 {
     if at != TAG_STRING || bt != TAG_STRING {
         // `lower` of a non-string is null; a non-string affix never matches.
         return 0;
@@ -376,7 +353,7 @@ fn lower_affix(at: u64, aw: u64, al: u64, bt: u64, bw: u64, bl: u64, at_start: b
             std::str::from_utf8_unchecked(std::slice::from_raw_parts(bw as *const u8, bl as usize)),
         )
     };
-    u8::from(semantics::lower_affix_str(s, affix, at_start))
+    u8::from(semantics::lower_affix_str(s, affix, AT_START))
 }
 
 pub(super) extern "C" fn af_lookup(root: *const Value, path: *const FieldPath, out: *mut Slot) {
@@ -385,28 +362,6 @@ pub(super) extern "C" fn af_lookup(root: *const Value, path: *const FieldPath, o
     let value = unsafe { (*path).lookup(&*root, 0) };
     // SAFETY: `out` is a 24-byte, 8-aligned stack slot of the generated function.
     unsafe { out.write(Slot::from_json(value)) };
-}
-
-pub(super) extern "C" fn af_order(
-    code: u32,
-    at: u64,
-    aw: u64,
-    al: u64,
-    bt: u64,
-    bw: u64,
-    bl: u64,
-) -> u8 {
-    let op = match code {
-        0 => CompareOp::Lt,
-        1 => CompareOp::Le,
-        2 => CompareOp::Gt,
-        3 => CompareOp::Ge,
-        4 => CompareOp::Eq,
-        _ => CompareOp::Ne,
-    };
-    // SAFETY: called only from generated code, which passes valid triples (see `pair`).
-    let (a, b) = unsafe { pair((at, aw, al), (bt, bw, bl)) };
-    u8::from(semantics::order(op, &a, &b))
 }
 
 pub(super) extern "C" fn af_bytes_eq(a: *const u8, b: *const u8, len: usize) -> u8 {

@@ -3,8 +3,8 @@
 
 use super::abi::{
     BinaryHelper, SLOT_SIZE, Slot, TAG_BOOL, TAG_NULL, TAG_NUMBER, TAG_STRING, af_bytes_eq,
-    af_contains, af_ends_with, af_equal, af_len, af_lookup, af_lower, af_lower_ends_with,
-    af_lower_starts_with, af_member, af_order, af_starts_with, order_code,
+    af_contains, af_ends_with, af_equal, af_greater, af_greater_equal, af_len, af_less,
+    af_less_equal, af_lookup, af_lower, af_lower_affix, af_member, af_starts_with,
 };
 use crate::expr::ast::FieldPath;
 use crate::expr::check::{CompareOp, Const, Function, Node};
@@ -230,7 +230,6 @@ impl<'n> ConstRef<'n> {
 #[derive(Clone, Copy)]
 struct Sigs {
     binary: ir::SigRef,
-    order: ir::SigRef,
     bytes_eq: ir::SigRef,
     lower: ir::SigRef,
     len: ir::SigRef,
@@ -372,7 +371,6 @@ impl<'n> Gen<'_> {
         let i64 = types::I64;
         let sigs = Sigs {
             binary: make(&[i64; 6], &[types::I8]),
-            order: make(&[types::I32, i64, i64, i64, i64, i64, i64], &[types::I8]),
             bytes_eq: make(&[i64, i64, i64], &[types::I8]),
             lower: make(&[self.ptr, i64, i64, i64, self.ptr], &[]),
             len: make(&[i64, i64, i64], &[types::F64]),
@@ -468,22 +466,30 @@ impl<'n> Gen<'_> {
                 let eq = self.equal(l, r);
                 self.b.ins().bxor_imm_u(eq, 1)
             }
-            _ => match (l, r) {
-                (CVal::Triple(tag, word, _), CVal::Const(ConstRef::Number(n))) => {
-                    self.number_order(op, tag, word, n)
-                }
-                (CVal::Const(ConstRef::Number(n)), CVal::Triple(tag, word, _)) => {
-                    self.number_order(op.flipped(), tag, word, n)
-                }
-                _ => {
-                    let (at, aw, al) = self.materialize(l);
-                    let (bt, bw, bl) = self.materialize(r);
-                    let code = self.b.ins().iconst(types::I32, order_code(op));
-                    let sig = self.sigs().order;
-                    self.call_helper(sig, af_order as *const u8, &[code, at, aw, al, bt, bw, bl])
-                        .unwrap_or_else(|| self.b.ins().iconst(types::I8, 0))
-                }
-            },
+            CompareOp::Lt => self.order(op, af_less, l, r),
+            CompareOp::Le => self.order(op, af_less_equal, l, r),
+            CompareOp::Gt => self.order(op, af_greater, l, r),
+            CompareOp::Ge => self.order(op, af_greater_equal, l, r),
+        }
+    }
+
+    /// An ordering `op` (whose helper is `helper`): inline against a number constant, else
+    /// through the helper.
+    fn order(
+        &mut self,
+        op: CompareOp,
+        helper: BinaryHelper,
+        l: CVal<'n>,
+        r: CVal<'n>,
+    ) -> ir::Value {
+        match (l, r) {
+            (CVal::Triple(tag, word, _), CVal::Const(ConstRef::Number(n))) => {
+                self.number_order(op, tag, word, n)
+            }
+            (CVal::Const(ConstRef::Number(n)), CVal::Triple(tag, word, _)) => {
+                self.number_order(op.flipped(), tag, word, n)
+            }
+            _ => self.call_binary(helper, l, r),
         }
     }
 
@@ -654,9 +660,9 @@ impl<'n> Gen<'_> {
         if let Some((text, affix, at_start)) = lower_affix_call(function, args) {
             let (text, affix) = (self.node(text), self.node(affix));
             let helper: BinaryHelper = if at_start {
-                af_lower_starts_with
+                af_lower_affix::<true>
             } else {
-                af_lower_ends_with
+                af_lower_affix::<false>
             };
             return CVal::Bool(self.call_binary(helper, text, affix));
         }
