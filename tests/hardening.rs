@@ -785,3 +785,14 @@ fn metadata_diagnostics_point_at_the_entry_not_at_a_substring() {
         + 1;
     assert_eq!(duplicate[0].2, second, "{found:?}");
 }
+
+#[test]
+fn a_lock_that_is_not_a_regular_file_says_so() {
+    let ws = workspace("log-user");
+    mkfifo(&ws.path().join("authflow.lock"));
+    let out = authflow(&["check"], ws.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("AF072"), "{}", text(&out));
+    assert!(text(&out).contains("FIFO"), "{}", text(&out));
+    assert!(!text(&out).contains("EOF while parsing"), "{}", text(&out));
+}
