@@ -380,6 +380,8 @@ pub struct Execution<'r, 'd> {
     pub session: &'d issue_session::SessionConfig,
     pub actions: &'d BTreeMap<String, PlannedAction>,
     pub runner: &'r dyn run_action::ActionRunner,
+    /// The run's memory of verified passwords, when its caller keeps one (the test runner).
+    pub passwords: Option<&'d crate::run::crypto::VerifiedPasswords>,
     /// The block's guard, evaluated (`None` without one).
     pub guard: Option<bool>,
     pub state: &'r mut RunState<'d>,

@@ -31,7 +31,11 @@ impl Native for PasswordCheck {
         let Some(hash) = user.password_hash.as_deref() else {
             return Step::Deny("invalid-credentials".into());
         };
-        match crypto::verify_password(password, hash) {
+        let verified = match cx.passwords {
+            Some(memo) => memo.verify(password, hash),
+            None => crypto::verify_password(password, hash),
+        };
+        match verified {
             Ok(true) => {
                 cx.state.add_method("password", "aal1");
                 Step::Continue

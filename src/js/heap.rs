@@ -118,11 +118,35 @@ const MMAP_THRESHOLD: i32 = 1 << 20;
 /// Free memory an arena keeps at its top before it returns the rest (see [`tune_allocator`]).
 const TRIM_THRESHOLD: i32 = 8 << 20;
 
-/// Hands memory the allocator keeps after a runtime was torn down back to the system.
+/// Hands memory the allocator keeps after a runtime was torn down back to the system, before
+/// it returns.
 pub(crate) fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: `malloc_trim` has no preconditions; it only returns free memory to the system.
     unsafe {
         libc::malloc_trim(0);
+    }
+}
+
+/// [`release_freed_memory`] for a runtime whose thread ends (evicted, or its engine dropped),
+/// where nobody waits for the memory: one thread trims for all that end at once. A trim walks
+/// every arena of the process, so twenty runtimes of a dropped engine trimming one after the
+/// other cost more than the runs they served; the trimming thread instead trims again as
+/// long as another thread freed memory meanwhile, so nothing freed is kept.
+pub(crate) fn release_freed_memory_shared() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static PENDING: AtomicBool = AtomicBool::new(false);
+    static TRIMMING: AtomicBool = AtomicBool::new(false);
+    PENDING.store(true, Ordering::SeqCst);
+    // Either this thread becomes the trimmer, or the trimmer (which clears `TRIMMING` before it
+    // reads `PENDING` again) sees this thread's `PENDING` and trims once more.
+    while PENDING.load(Ordering::SeqCst)
+        && TRIMMING
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    {
+        PENDING.store(false, Ordering::SeqCst);
+        release_freed_memory();
+        TRIMMING.store(false, Ordering::SeqCst);
     }
 }

@@ -240,7 +240,7 @@ pub(super) fn worker_main(
         replies.send(WorkerReply { outcome, discard });
     }
     drop(state);
-    heap::release_freed_memory();
+    heap::release_freed_memory_shared();
 }
 
 impl WorkerState {

@@ -115,6 +115,53 @@ pub fn verify_password(password: &str, phc: &str) -> Result<bool, String> {
         .is_ok())
 }
 
+/// The password verifications one test run has already done, kept by a SHA-256 digest of
+/// (hash, password): a suite checks the same test password against the same hash in case after
+/// case, and argon2 is slow on purpose, so each pair is hashed once per run. It keeps digests
+/// and answers only, never a password, and at most [`VerifiedPasswords::CAPACITY`] of them.
+/// A verification is a pure function of the pair, so a remembered answer is the answer.
+#[derive(Debug, Default)]
+pub struct VerifiedPasswords {
+    known: std::sync::Mutex<std::collections::HashMap<[u8; 32], bool>>,
+}
+
+impl VerifiedPasswords {
+    /// The most pairs remembered; past it the memory starts over.
+    pub const CAPACITY: usize = 4096;
+
+    /// [`verify_password`], hashing only pairs this run has not verified yet. Refused hashes
+    /// are not remembered (refusing one costs no hashing).
+    pub fn verify(&self, password: &str, phc: &str) -> Result<bool, String> {
+        use sha2::Digest;
+        let mut digest = sha2::Sha256::new();
+        digest.update((phc.len() as u64).to_le_bytes());
+        digest.update(phc.as_bytes());
+        digest.update(password.as_bytes());
+        let key: [u8; 32] = digest.finalize().into();
+        let known = |key: &[u8; 32]| {
+            self.known
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(key)
+                .copied()
+        };
+        if let Some(answer) = known(&key) {
+            return Ok(answer);
+        }
+        // Hashed without the lock: cases on other threads keep going meanwhile.
+        let answer = verify_password(password, phc)?;
+        let mut known = self
+            .known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if known.len() >= Self::CAPACITY {
+            known.clear();
+        }
+        known.insert(key, answer);
+        Ok(answer)
+    }
+}
+
 /// Hashes a password into an argon2id PHC string with the given salt (for `authflow hash`
 /// and test data).
 pub fn hash_password(password: &str, salt: &[u8]) -> Result<String, String> {
@@ -224,6 +271,28 @@ mod tests {
         assert!(verify_password("correct horse", &phc).unwrap());
         assert!(!verify_password("wrong", &phc).unwrap());
         assert!(verify_password("x", "not-a-hash").is_err());
+    }
+
+    #[test]
+    fn remembered_verifications_answer_as_fresh_ones() {
+        let memo = VerifiedPasswords::default();
+        let first = hash_password("correct horse", b"saltsaltsalt1234").unwrap();
+        let second = hash_password("battery staple", b"saltsaltsalt5678").unwrap();
+        for _ in 0..2 {
+            for (password, phc) in [
+                ("correct horse", &first),
+                ("battery staple", &first),
+                ("correct horse", &second),
+                ("battery staple", &second),
+            ] {
+                assert_eq!(
+                    memo.verify(password, phc),
+                    verify_password(password, phc),
+                    "{password} against {phc}"
+                );
+            }
+        }
+        assert!(memo.verify("correct horse", "not-a-hash").is_err());
     }
 
     #[test]

@@ -16,9 +16,11 @@ use crate::blocks::{Ending, Execution, RunState, Step};
 use crate::check::types::CatalogTypes;
 use crate::compile::{OnError, Plan};
 use crate::expr::Condition;
+use crypto::VerifiedPasswords;
 use directory::Directory;
 use event::SimEvent;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 use std::time::Instant;
 use trace::{BlockStatus, BlockTrace, Outcome, Trace};
 
@@ -31,6 +33,9 @@ pub struct Simulator<'p> {
     guards: Vec<Option<Condition>>,
     pub directory: Directory,
     pub session: SessionConfig,
+    /// Password verifications shared by every run of this simulator and any other simulator
+    /// given the same memory (see [`Simulator::remembering_passwords`]).
+    passwords: Option<Arc<VerifiedPasswords>>,
 }
 
 /// Why a plan could not be loaded.
@@ -83,7 +88,16 @@ impl<'p> Simulator<'p> {
             guards,
             directory,
             session,
+            passwords: None,
         })
+    }
+
+    /// This simulator, verifying each (password, hash) pair once in `memo` for all its runs:
+    /// the test runner shares one memory among a suite's flows, since its cases log the same
+    /// test users in again and again and argon2 is slow on purpose.
+    pub fn remembering_passwords(mut self, memo: Arc<VerifiedPasswords>) -> Simulator<'p> {
+        self.passwords = Some(memo);
+        self
     }
 
     /// Runs the plan once.
@@ -147,6 +161,7 @@ impl<'p> Simulator<'p> {
                     session: &self.session,
                     actions: &self.plan.actions,
                     runner: actions,
+                    passwords: self.passwords.as_deref(),
                     guard,
                     state: &mut state,
                     trace: &mut bt,

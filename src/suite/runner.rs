@@ -9,6 +9,7 @@
 use super::expect::{self, Mismatch, Observed};
 use super::load::{Case, Target, WorkspaceSuite};
 use crate::js::{self, ActionSource, Engine};
+use crate::run::crypto::VerifiedPasswords;
 use crate::run::trace::{BlockStatus, BlockTrace, Outcome, Trace};
 use crate::run::{ActionRequest, ActionResult, ActionRunner, SessionConfig, Simulator};
 use crate::streams::Stream;
@@ -16,8 +17,8 @@ use crate::streams::delivery::Deliver;
 use crate::streams::message::Message;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How to run.
@@ -150,11 +151,14 @@ fn prepare(suite: &WorkspaceSuite) -> Prepared<'_> {
     let ws = &suite.loaded.ws;
     // A signing key HS256 cannot use fails every flow's cases, with the reason.
     let configured = crate::load::session_config(ws).map(|(session, _)| session);
+    // One memory of verified passwords per workspace: its cases log the same test users in.
+    let passwords = Arc::new(VerifiedPasswords::default());
     let simulators = suite
         .flows
         .iter()
         .map(|f| match &configured {
             Ok(session) => Simulator::new(&f.plan, suite.directory.clone(), session.clone())
+                .map(|s| s.remembering_passwords(Arc::clone(&passwords)))
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         })
