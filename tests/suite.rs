@@ -1,8 +1,8 @@
 //! The flow test runner (`authflow test`, `authflow::suite`) against fixture workspaces in
 //! tests/fixtures/suite/ and the examples: limit breaches that fail one case only, tenants that
 //! cannot see each other, fetches without a recording, diagnostics, `--update` round trips,
-//! JUnit read back by a real JUnit parser (Python's junitparser), and coverage with a known
-//! answer.
+//! JUnit read back by a real JUnit parser (Python's junitparser), coverage with a known
+//! answer, and `authflow check` reporting test files through the same loader.
 
 use authflow::js::{Engine, EngineConfig};
 use authflow::suite::{self, Options, Status, WorkspaceSuite, coverage};
@@ -194,13 +194,7 @@ fn coverage_of_a_partly_tested_flow_has_the_known_answer() {
 
 #[test]
 fn every_example_suite_passes_with_full_coverage() {
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut roots: Vec<PathBuf> = std::fs::read_dir(&examples)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("authflow.yaml").is_file())
-        .collect();
-    roots.sort();
+    let roots = example_workspaces();
     let suites: Vec<WorkspaceSuite> = roots.iter().map(|r| load(r)).collect();
     for (root, suite) in roots.iter().zip(&suites) {
         assert!(
@@ -226,6 +220,25 @@ fn every_example_suite_passes_with_full_coverage() {
             coverage::gaps(&flow)
         );
     }
+}
+
+/// Asserts that `out` holds every one of `needles`.
+fn assert_all_in(out: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(out.contains(needle), "missing `{needle}` in:\n{out}");
+    }
+}
+
+/// Every example workspace (`examples/*/authflow.yaml`), in order.
+fn example_workspaces() -> Vec<PathBuf> {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut roots: Vec<PathBuf> = std::fs::read_dir(&examples)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("authflow.yaml").is_file())
+        .collect();
+    roots.sort();
+    roots
 }
 
 /// A copy of a fixture workspace in a temporary directory, for commands that write.
@@ -720,4 +733,203 @@ fn a_signing_secret_without_a_value_is_a_warning_and_a_short_one_fails_the_cases
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("HS256 needs a key of at least"), "{stdout}");
+}
+
+/// The broken test file the `check` tests write: a block, a state key and a flow that do not
+/// exist (lines 6, 7 and 9).
+const BROKEN_TESTS: &str = "flow: login\ntests:\n  - name: names\n    event: logged-in-us-user\n    expect:\n      blocks: { completed: [marc] }\n      state: { mark: { vipp: true } }\n  - name: elsewhere\n    flow: lgin\n";
+
+#[test]
+fn check_reports_a_broken_test_file_with_the_workspace_and_exits_1() {
+    let dir = scratch("coverage");
+    let (code, out, _) = authflow(&["check"], dir.path());
+    assert_eq!(code, 0, "the fixture checks clean:\n{out}");
+    std::fs::write(dir.path().join("tests/partial.test.yaml"), BROKEN_TESTS).unwrap();
+    let (code, out, err) = authflow(&["check"], dir.path());
+    assert_eq!(code, 1, "{out}{err}");
+    assert_all_in(
+        &out,
+        &[
+            "AF060(unknown-test-target)",
+            "the flow has no block `marc`",
+            "[tests/partial.test.yaml:6:29]",
+            "did you mean `mark`?",
+            "action `mark` never writes state key `vipp`",
+            "[tests/partial.test.yaml:7:24]",
+            "did you mean `vip`?",
+            "no flow `lgin` in the workspace",
+            "[tests/partial.test.yaml:9:11]",
+            "did you mean `login`?",
+            "3 errors, 0 warnings",
+        ],
+    );
+    // `authflow test` reports the same diagnostics: one loader.
+    let (code, test_out, _) = authflow(&["test"], dir.path());
+    assert_eq!(code, 1);
+    assert!(
+        test_out.contains("[tests/partial.test.yaml:9:11]"),
+        "{test_out}"
+    );
+    // One flow file is checked alone: the workspace's tests are not.
+    let (code, out, _) = authflow(&["check", "flows/login.yaml"], dir.path());
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("AF060"), "{out}");
+    // A directory of the workspace is the workspace, tests included.
+    let (code, out, _) = authflow(&["check", "flows"], dir.path());
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("[tests/partial.test.yaml:6:29]"), "{out}");
+}
+
+#[test]
+fn check_json_and_sarif_carry_test_file_diagnostics_with_their_places() {
+    let dir = scratch("coverage");
+    std::fs::write(dir.path().join("tests/partial.test.yaml"), BROKEN_TESTS).unwrap();
+    let (code, out, _) = authflow(&["check", "--format", "json"], dir.path());
+    assert_eq!(code, 1, "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let found: Vec<(String, u64, u64, String, String)> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["file"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap(),
+                d["column"].as_u64().unwrap(),
+                d["code"].as_str().unwrap().to_string(),
+                d["help"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let file = "tests/partial.test.yaml".to_string();
+    assert_eq!(
+        found,
+        vec![
+            (
+                file.clone(),
+                6,
+                29,
+                "AF060".into(),
+                "did you mean `mark`?".into()
+            ),
+            (
+                file.clone(),
+                7,
+                24,
+                "AF060".into(),
+                "did you mean `vip`?".into()
+            ),
+            (
+                file.clone(),
+                9,
+                11,
+                "AF060".into(),
+                "did you mean `login`?".into()
+            ),
+        ]
+    );
+    assert!(
+        report["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["severity"] == "error")
+    );
+    let (code, out, _) = authflow(&["check", "--format", "sarif"], dir.path());
+    assert_eq!(code, 1, "{out}");
+    let sarif: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3, "{out}");
+    let place = &results[0]["locations"][0]["physicalLocation"];
+    assert_eq!(results[0]["ruleId"], "AF060");
+    assert!(
+        place["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("tests/partial.test.yaml"),
+        "{place}"
+    );
+    assert_eq!(place["region"]["startLine"], 6);
+    assert_eq!(place["region"]["startColumn"], 29);
+}
+
+#[test]
+fn check_every_environment_loads_the_tests_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/geo-policy"),
+        dir.path(),
+    );
+    let file = dir.path().join("tests/login.test.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("not_reached: [risk-lookup]"));
+    std::fs::write(
+        &file,
+        text.replacen(
+            "not_reached: [risk-lookup]",
+            "not_reached: [risk-lookpu]",
+            1,
+        ),
+    )
+    .unwrap();
+    let (code, out, _) = authflow(&["check", "--env", "all", "--format", "json"], dir.path());
+    assert_eq!(code, 1, "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for env in ["prod", "staging"] {
+        let typo = report["environments"][env]["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["code"] == "AF060")
+            .unwrap_or_else(|| panic!("no AF060 in {env}:\n{out}"));
+        assert_eq!(typo["file"], "tests/login.test.yaml");
+        assert_eq!(typo["message"], "the flow has no block `risk-lookpu`");
+    }
+    let (code, out, _) = authflow(&["check", "--env", "staging"], dir.path());
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("the flow has no block `risk-lookpu`"), "{out}");
+}
+
+#[test]
+fn check_reports_a_refused_test_file_as_unreadable_and_goes_on() {
+    let dir = scratch("coverage");
+    let outside = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(outside.path(), "flow: login\ntests: []\n").unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("tests/outside.test.yaml")).unwrap();
+    assert!(
+        Command::new("mkfifo")
+            .arg(dir.path().join("tests/fifo.test.yaml"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::fs::write(dir.path().join("tests/partial.test.yaml"), BROKEN_TESTS).unwrap();
+    let (code, out, err) = authflow(&["check"], dir.path());
+    assert_eq!(code, 1, "{out}{err}");
+    assert_all_in(
+        &out,
+        &[
+            "`tests/outside.test.yaml` was not read: it resolves to",
+            "outside the workspace",
+            "`tests/fifo.test.yaml` was not read: it is a FIFO",
+            // The readable test file is still checked.
+            "[tests/partial.test.yaml:6:29]",
+            "5 errors",
+        ],
+    );
+    assert_eq!(out.matches("AF051(unreadable-file)").count(), 2, "{out}");
+    // `authflow test` still refuses to run without one of its files.
+    let (code, _, err) = authflow(&["test"], dir.path());
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn every_example_workspace_checks_clean_with_its_tests() {
+    let roots = example_workspaces();
+    assert!(roots.iter().all(|r| r.join("tests").is_dir()), "{roots:?}");
+    for root in roots {
+        let (code, out, err) = authflow(&["check", root.to_str().unwrap()], &root);
+        assert_eq!(code, 0, "{}:\n{out}{err}", root.display());
+        assert!(out.contains("0 errors"), "{}:\n{out}", root.display());
+    }
 }

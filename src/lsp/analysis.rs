@@ -3,8 +3,9 @@
 //! analysed once, and every diagnostic `authflow check` would print for it.
 //!
 //! Loading and checking go through the same library calls as `authflow check`
-//! (`Workspace::load_overlaid`, `cli::load::flow_files`, `cli::check_loaded_with`), so the
-//! editor shows exactly the command's diagnostics. This module decides nothing about
+//! (`Workspace::load_overlaid`, `cli::load::flow_files`, `cli::check_loaded_with`, and
+//! `check::check_tests` for the test files), so the editor shows exactly the command's
+//! diagnostics, test files' included. This module decides nothing about
 //! positions or the protocol.
 
 use crate::check;
@@ -13,7 +14,7 @@ use crate::diagnostic::{Diagnostic, FileId};
 use crate::graph::{Available, FlowGraph};
 use crate::jsfacts::ActionFacts;
 use crate::syntax::{Syntax, ast::Flow};
-use crate::workspace::{self, LoadError, Workspace};
+use crate::workspace::{self, Workspace};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -33,6 +34,8 @@ pub enum FileKind {
     ModuleSource,
     /// `streams/<name>.yaml`.
     Stream,
+    /// `tests/**/*.test.yaml`: a test file, never a flow, though it opens with `flow:`.
+    Test,
 }
 
 impl FileKind {
@@ -55,6 +58,7 @@ impl FileKind {
                 Some(FileKind::Stream)
             }
             (["flows", _], Some("yaml" | "yml")) => Some(FileKind::Flow(Syntax::Yaml)),
+            (["tests", ..], _) if crate::suite::load::is_test_file(path) => Some(FileKind::Test),
             (_, Some("yaml" | "yml")) if looks_like_flow(text) => {
                 Some(FileKind::Flow(Syntax::Yaml))
             }
@@ -72,7 +76,7 @@ fn looks_like_flow(text: &str) -> bool {
 pub struct Analysis {
     pub loaded: Loaded,
     pub actions: BTreeMap<String, ActionFacts>,
-    /// Every diagnostic, as `authflow check` reports them.
+    /// Every diagnostic, as `authflow check` reports them (test files' included).
     pub diagnostics: Vec<Diagnostic>,
     /// The absolute path of each file, by `FileId`.
     paths: Vec<PathBuf>,
@@ -86,10 +90,11 @@ impl Analysis {
         root: Option<&Path>,
         extra_flows: &[PathBuf],
         overlay: &BTreeMap<PathBuf, String>,
-    ) -> Result<Analysis, LoadError> {
+    ) -> Result<Analysis, String> {
         let mut diagnostics = Vec::new();
         let mut ws = match root {
-            Some(root) => Workspace::load_overlaid(root, overlay.clone(), &mut diagnostics)?,
+            Some(root) => Workspace::load_overlaid(root, overlay.clone(), &mut diagnostics)
+                .map_err(|e| e.to_string())?,
             None => {
                 let mut ws = Workspace::empty();
                 ws.overlay = overlay.clone();
@@ -110,9 +115,15 @@ impl Analysis {
         let flows = load::parse_flows(&mut ws, &flow_paths, &mut diagnostics);
         crate::release::npm::load(&mut ws);
         // The editor shows the workspace as `authflow check` without `--env` sees it.
-        let loaded = crate::load::finish(ws, flows, diagnostics, lock, None)?;
+        let loaded =
+            crate::load::finish(ws, flows, diagnostics, lock, None).map_err(|e| e.to_string())?;
         let actions = check::analyze_actions(&loaded.ws);
-        let diagnostics = crate::cli::commands::check::check_loaded_with(&loaded, &actions);
+        let mut diagnostics = crate::cli::commands::check::check_loaded_with(&loaded, &actions);
+        // Test files as `authflow check` reports them, read from their buffers when open.
+        let loaded = match root {
+            Some(_) => crate::cli::commands::check::check_tests(loaded, &mut diagnostics)?,
+            None => loaded,
+        };
         let cwd = std::env::current_dir()
             .and_then(std::fs::canonicalize)
             .unwrap_or_default();

@@ -641,6 +641,7 @@ fn from_schema(ask: &Ask) -> Vec<Offer> {
         FileKind::ActionMeta => schema(SchemaKind::Action),
         FileKind::ModuleMeta => schema(SchemaKind::Module),
         FileKind::Stream => schema(SchemaKind::Stream),
+        FileKind::Test => schema(SchemaKind::Test),
         _ => return Vec::new(),
     };
     let mut path = ask.cursor.path.clone();

@@ -59,7 +59,8 @@ pub fn cursor(at: &At) -> Option<Cursor> {
         | FileKind::Settings
         | FileKind::ActionMeta
         | FileKind::ModuleMeta
-        | FileKind::Stream => cursor::yaml(at.text, at.offset),
+        | FileKind::Stream
+        | FileKind::Test => cursor::yaml(at.text, at.offset),
         FileKind::ActionSource | FileKind::ModuleSource => None,
     }
 }

@@ -4,7 +4,8 @@
 //! presets, event files) and expands every test and `each:` row into a runnable [`Case`].
 //!
 //! Every problem is a `Diagnostic` against the test file's text in the workspace's source
-//! table, so the `check` renderer shows it. Nothing here runs a flow.
+//! table, so the `check` renderer shows it. Nothing here runs a flow: `authflow check` and the
+//! language server load test files through [`from_loaded`] only for their diagnostics.
 
 use super::format;
 use crate::compile::Plan;
@@ -19,7 +20,8 @@ use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-/// The largest test or event file read.
+/// The largest event or message file a test names (test files themselves are workspace
+/// sources, bounded by `files::SOURCE_LIMIT`).
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The deepest directory nesting searched under `tests/`.
@@ -109,15 +111,42 @@ pub struct SuiteError(pub String);
 
 /// Loads the workspace at `root` in environment `env` and its test files: every
 /// `tests/**/*.test.yaml`, or only `only` (files or directories inside the workspace) when
-/// given.
+/// given. A test file that cannot be read stops loading ([`Refused::Stop`]).
 pub fn load(
     root: &Path,
     only: &[PathBuf],
     env: Option<&str>,
 ) -> Result<WorkspaceSuite, SuiteError> {
     let loaded = crate::load::load(None, Some(root), env).map_err(|e| SuiteError(e.to_string()))?;
-    let root =
-        std::fs::canonicalize(root).map_err(|e| SuiteError(format!("{}: {e}", root.display())))?;
+    from_loaded(loaded, only, Refused::Stop)
+}
+
+/// What loading does with a test file it refuses to read (a link out of the workspace, not a
+/// regular file, over the size limit, not UTF-8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// Loading stops with a [`SuiteError`]: a suite about to run (`authflow test`, publish,
+    /// replay) never runs without one of its files.
+    Stop,
+    /// The file is an `unreadable-file` diagnostic and loading goes on, as for every other
+    /// workspace file: `authflow check` and the language server report it with the rest.
+    Report,
+}
+
+/// The test files of a workspace already loaded (in its environment): every
+/// `tests/**/*.test.yaml`, or only `only`. Each file is read through the workspace
+/// (`Workspace::read_source`: confined to the workspace, regular files, bounded, an editor's
+/// unsaved buffer in place of the disk), so its text joins the workspace's source table.
+/// Nothing runs: the flows the tests name are compiled, expectations resolved, and events
+/// built, as [`runner::run`](super::runner::run) needs them.
+pub fn from_loaded(
+    loaded: Loaded,
+    only: &[PathBuf],
+    refused: Refused,
+) -> Result<WorkspaceSuite, SuiteError> {
+    let root = loaded.ws.root.clone().ok_or_else(|| {
+        SuiteError("tests belong to a workspace (a directory with authflow.yaml)".into())
+    })?;
     let directory = crate::load::directory(&loaded.ws);
     let mut paths = Vec::new();
     if only.is_empty() {
@@ -159,10 +188,22 @@ pub fn load(
         hashes: HashMap::new(),
     };
     for path in paths {
-        let text = read_in_workspace(&root, &path)?;
-        let display = crate::workspace::display_path(&path);
-        let file = suite.loaded.ws.sources.add(display.clone(), text);
         let mut diagnostics = Vec::new();
+        let Some(file) = suite.loaded.ws.read_source(&path, &mut diagnostics) else {
+            match refused {
+                Refused::Stop => {
+                    let why = diagnostics.first().map(|d| d.message.clone());
+                    return Err(SuiteError(
+                        why.unwrap_or_else(|| format!("{} was not read", path.display())),
+                    ));
+                }
+                Refused::Report => {
+                    suite.diagnostics.append(&mut diagnostics);
+                    continue;
+                }
+            }
+        };
+        let display = crate::workspace::display_path(&path);
         let root_node = match tree::parse(suite.loaded.ws.sources.text(file), file) {
             Ok(node) => {
                 format::validate(&node, &format::FILE, file, &mut diagnostics);
@@ -238,15 +279,18 @@ fn find_test_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(
             .map_err(|e| SuiteError(format!("{}: {e}", path.display())))?;
         if meta.is_dir() {
             find_test_files(&path, depth + 1, out)?;
-        } else if path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.ends_with(".test.yaml") || n.ends_with(".test.yml"))
-        {
+        } else if is_test_file(&path) {
             out.push(path);
         }
     }
     Ok(())
+}
+
+/// Whether a file's name makes it a test file (`*.test.yaml`, `*.test.yml`).
+pub fn is_test_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(".test.yaml") || n.ends_with(".test.yml"))
 }
 
 /// Reads a file the suite names: it must resolve inside the workspace (a symlink may not lead

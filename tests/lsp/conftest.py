@@ -82,6 +82,13 @@ def workspace(tmp_path):
     return root
 
 
+def example_copy(tmp_path: pathlib.Path, name: str) -> pathlib.Path:
+    """A copy of `examples/<name>` under `tmp_path`, for scenarios that edit it."""
+    root = tmp_path / f"{name}-ws"
+    shutil.copytree(REPO / "examples" / name, root)
+    return root
+
+
 async def start(client: LanguageClient, root: pathlib.Path, utf8: bool = False):
     capabilities = client_capabilities("visual-studio-code")
     if utf8:

@@ -6,6 +6,7 @@ from conftest import (
     BROKEN_FLOW,
     apply_edits,
     diagnostics_until,
+    example_copy,
     open_doc,
     position_of,
     start,
@@ -188,12 +189,7 @@ async def test_dsl_completion_symbols_and_formatting(client, workspace):
 
 
 async def test_definitions_of_actions_branch_targets_and_module_pins(client, tmp_path):
-    import shutil
-
-    from conftest import REPO
-
-    root = tmp_path / "modules-ws"
-    shutil.copytree(REPO / "examples" / "action-modules", root)
+    root = example_copy(tmp_path, "action-modules")
     await start(client, root)
     meta = root / "actions" / "audit-login.yaml"
     open_doc(client, meta)
@@ -241,12 +237,7 @@ async def test_hover_explains_diagnostic_codes_and_block_types(client, workspace
 
 
 async def test_stream_files_complete_event_types_and_report_unknown_ones(client, tmp_path):
-    import shutil
-
-    from conftest import REPO
-
-    root = tmp_path / "stream-ws"
-    shutil.copytree(REPO / "examples" / "event-stream", root)
+    root = example_copy(tmp_path, "event-stream")
     await start(client, root)
     stream = root / "streams" / "users.yaml"
     text = "events:\n  - user.create\nactions:\n  - forward-logins\n"
@@ -284,3 +275,28 @@ async def test_stream_files_complete_event_types_and_report_unknown_ones(client,
     )
     assert "event type `login.succeeded`" in hover.contents.value
     assert "event.user" in hover.contents.value
+
+
+async def test_test_files_show_checks_diagnostics_from_their_unsaved_buffers(client, tmp_path):
+    root = example_copy(tmp_path, "deny-tor")
+    await start(client, root)
+    suite = root / "tests" / "login.test.yaml"
+    open_doc(client, suite)
+    uri = suite.as_uri()
+    text = suite.read_text()
+    # The example's tests are clean: the open file gets its (empty) list.
+    await diagnostics_until(client, uri, lambda ds: len(ds) == 0)
+    # An expectation naming a block the flow lacks, typed but not saved: check's AF060, at
+    # the name in the buffer, with its suggestion.
+    text = change(client, uri, 2, text, "denied: [deny-tor]", "denied: [deny-torr]")
+    found = await diagnostics_until(client, uri, lambda ds: "AF060" in codes(ds))
+    typo = next(d for d in found if str(d.code) == "AF060")
+    assert typo.range.start == position_of(text, "deny-torr")
+    assert typo.range.end == position_of(text, "deny-torr", after=True)
+    assert "the flow has no block `deny-torr`" in typo.message
+    assert "did you mean `deny-tor`?" in typo.message
+    assert typo.severity == types.DiagnosticSeverity.Error
+    assert suite.read_text() != text, "the diagnostic came from the buffer, not the disk"
+    # Fixed in the buffer, the file's diagnostics clear.
+    change(client, uri, 3, text, "denied: [deny-torr]", "denied: [deny-tor]")
+    await diagnostics_until(client, uri, lambda ds: len(ds) == 0)

@@ -1,10 +1,11 @@
-//! `authflow check`: parse and check flows, actions and modules, in one environment, in
-//! several (`--env a --env b`), or in every one (`--env all`).
+//! `authflow check`: parse and check flows, actions, modules and the workspace's test files,
+//! in one environment, in several (`--env a --env b`), or in every one (`--env all`).
 
 use crate::check;
 use crate::cli::error::{CliError, CliResult, exit_status};
 use crate::cli::{Format, Globals, load, render};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, FileId};
+use crate::syntax::ast::Flow;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -90,9 +91,38 @@ pub fn check_report_in(
     if loaded.flows.is_empty() && loaded.ws.root.is_none() {
         return Err("nothing to check: give a flow file, or run inside a workspace (a directory with authflow.yaml)".into());
     }
-    let diagnostics = check_loaded(&loaded);
+    let mut diagnostics = check_loaded(&loaded);
+    // One flow file is checked on its own: the workspace's tests name flows that were not
+    // loaded, so they are checked with the workspace (`authflow check`), not with one file.
+    let one_file = path.is_some_and(|p| !p.is_dir());
+    let loaded = if loaded.ws.root.is_some() && !one_file {
+        check_tests(loaded, &mut diagnostics)?
+    } else {
+        loaded
+    };
     let text = render::diagnostics(&loaded.ws.sources, &diagnostics, format, color);
     Ok((text, diagnostics.iter().any(Diagnostic::is_error)))
+}
+
+/// Adds the diagnostics of the workspace's test files (`tests/**/*.test.yaml`) to
+/// `diagnostics`, the report [`check_loaded`] made: the files load through the suite loader
+/// `authflow test` uses (`suite::load::from_loaded`, which runs nothing), and a test file it
+/// refuses to read is an `unreadable-file` diagnostic like any workspace file. Returns the
+/// workspace, whose source table now holds the test files the diagnostics point into. What
+/// the loader reports again for the flows the tests name (their errors) is reported once.
+pub fn check_tests(
+    loaded: load::Loaded,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<load::Loaded, String> {
+    use crate::suite::load::{Refused, from_loaded};
+    let suite = from_loaded(loaded, &[], Refused::Report).map_err(|e| e.to_string())?;
+    for d in suite.diagnostics {
+        if !diagnostics.contains(&d) {
+            diagnostics.push(d);
+        }
+    }
+    finish_report(&suite.loaded.flows, diagnostics);
+    Ok(suite.loaded)
 }
 
 /// Every diagnostic for what was loaded: loading, each flow, and the workspace's actions.
@@ -118,8 +148,14 @@ pub fn check_loaded_with(
         &loaded.flows,
         &loaded.lock,
     ));
-    crate::workspace::env::drop_consequences(&loaded.flows, &mut diagnostics);
+    finish_report(&loaded.flows, &mut diagnostics);
+    diagnostics
+}
+
+/// The report in order: without the consequences of unknown references, sorted by place,
+/// each diagnostic once.
+fn finish_report(flows: &[(FileId, Option<Flow>)], diagnostics: &mut Vec<Diagnostic>) {
+    crate::workspace::env::drop_consequences(flows, diagnostics);
     diagnostics.sort_by_key(|d| (d.file, d.span.start, d.code));
     diagnostics.dedup();
-    diagnostics
 }
