@@ -10,7 +10,6 @@
 //!   (a sample of them per iteration, one process per core at a time; throughput is per case,
 //!   so the rates compare directly).
 
-use authflow::js::{Engine, EngineConfig};
 use authflow::suite::{self, Options, Status};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::path::Path;
@@ -95,10 +94,10 @@ fn bench_suite(c: &mut Criterion) {
     let exe = env!("CARGO_BIN_EXE_authflow");
 
     // Once, outside the timings: the suite passes, so every timed run does the real work.
+    let engine = suite::engine(&Options::default()).unwrap();
     let loaded = suite::load(root, &[], None).unwrap();
     assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
     assert_eq!(loaded.cases.len(), CASES);
-    let engine = Engine::new(EngineConfig::default()).unwrap();
     let results = suite::run(
         std::slice::from_ref(&loaded),
         &engine,
@@ -114,8 +113,9 @@ fn bench_suite(c: &mut Criterion) {
     group.throughput(Throughput::Elements(CASES as u64));
     group.bench_function("in-process", |b| {
         b.iter(|| {
+            // As `authflow test` does: the engine first, so its pool builds while loading.
+            let engine = suite::engine(&Options::default()).unwrap();
             let loaded = suite::load(root, &[], None).unwrap();
-            let engine = Engine::new(EngineConfig::default()).unwrap();
             let results = suite::run(
                 std::slice::from_ref(&loaded),
                 &engine,

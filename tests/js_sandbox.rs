@@ -1368,3 +1368,37 @@ try { h.includes(/x/); api.state.set('regexp', 'accepted'); } catch (e) { api.st
     );
     assert_eq!(state(&outcome, "regexp"), Some(json!("TypeError")));
 }
+
+#[test]
+fn the_pool_stops_refilling_once_the_expected_first_runs_have_their_runtimes() {
+    let config = EngineConfig {
+        max_runtimes: 4,
+        warm_runtimes: 1,
+        warm_heap_bytes: tight_limits().heap_bytes,
+        ..EngineConfig::default()
+    };
+    let engine = match Engine::new(config) {
+        Ok(engine) => engine,
+        Err(error) => panic!("engine: {error}"),
+    };
+    let wait = std::time::Duration::from_secs(30);
+    let limits = tight_limits();
+    let fetch = FetchPolicy::default();
+    let event = us_user();
+    let input = ActionInput {
+        event: &event,
+        limits: &limits,
+        fetch: &fetch,
+        clock_ms: 0,
+    };
+    // Two first runs are expected: the pooled runtime counts as one, so one more may start.
+    assert_eq!(engine.prewarm(wait), 1);
+    engine.expect_first_runs(2);
+    assert_ok(&engine.run("tenant", &action("first", LOG_USER), input));
+    assert_eq!(engine.prewarm(wait), 1, "the second expected run has a runtime waiting");
+    assert_ok(&engine.run("tenant", &action("second", LOG_USER), input));
+    assert_eq!(engine.prewarm(wait), 0, "nobody is expected to take another runtime");
+    // A first run past the guess still runs, on a runtime it starts itself.
+    assert_ok(&engine.run("tenant", &action("third", LOG_USER), input));
+    assert_eq!(engine.cached_runtimes(), 3);
+}

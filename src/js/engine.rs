@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -159,12 +159,25 @@ pub struct Engine {
     names: RandomState,
     clock: AtomicU64,
     pool: Mutex<Pool>,
+    /// True until the engine is dropped; its runtime threads read it as they end (see
+    /// `worker_main`).
+    alive: Arc<AtomicBool>,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // Before the fields (and with them every runtime thread's mailbox) are dropped.
+        self.alive.store(false, Ordering::SeqCst);
+    }
 }
 
 /// Generic runtimes that are starting or ready, all with the same heap budget.
 struct Pool {
     heap_bytes: usize,
     runtimes: VecDeque<Pooled>,
+    /// How many more pooled runtimes may be started; `None` keeps refilling for good (see
+    /// [`Engine::expect_first_runs`]).
+    starts_left: Option<usize>,
 }
 
 /// One pooled runtime.
@@ -209,11 +222,13 @@ impl Engine {
             pool: Mutex::new(Pool {
                 heap_bytes: Limits::clamp_heap_bytes(config.warm_heap_bytes),
                 runtimes: VecDeque::new(),
+                starts_left: None,
             }),
             config,
             slots: Mutex::new(Slots::default()),
             names: RandomState::new(),
             clock: AtomicU64::new(0),
+            alive: Arc::new(AtomicBool::new(true)),
         };
         engine.refill_pool();
         Ok(engine)
@@ -223,12 +238,22 @@ impl Engine {
     /// A runtime that cannot be started is simply not pooled: runs start their own instead.
     fn refill_pool(&self) {
         let mut pool = lock(&self.pool);
-        while pool.runtimes.len() < self.config.warm_runtimes {
-            match start_worker(&self.config, "action-pooled", pool.heap_bytes) {
+        while pool.runtimes.len() < self.config.warm_runtimes && pool.starts_left != Some(0) {
+            match start_worker(&self.config, &self.alive, "action-pooled", pool.heap_bytes) {
                 Ok(pending) => pool.runtimes.push_back(Pooled::Starting(pending)),
                 Err(_) => break,
             }
+            pool.starts_left = pool.starts_left.map(|left| left - 1);
         }
+    }
+
+    /// Tells the engine that at most `count` more runs will need a runtime of their own (the
+    /// first runs of that many actions), counting the runtimes pooled already: the pool stops
+    /// refilling once it has started enough, instead of building runtimes nobody takes. A
+    /// wrong guess costs only time: past it, first runs start their runtime on demand.
+    pub fn expect_first_runs(&self, count: usize) {
+        let mut pool = lock(&self.pool);
+        pool.starts_left = Some(count.saturating_sub(pool.runtimes.len()));
     }
 
     /// Waits until every pooled runtime has finished starting (at most `timeout` for each), so
@@ -296,8 +321,13 @@ impl Engine {
                     took_pooled = true;
                     Ok(worker)
                 }
-                None => start_worker(&self.config, &format!("action-{}", action.slug), heap_bytes)
-                    .and_then(|pending| pending.wait(self.config.startup_timeout)),
+                None => start_worker(
+                    &self.config,
+                    &self.alive,
+                    &format!("action-{}", action.slug),
+                    heap_bytes,
+                )
+                .and_then(|pending| pending.wait(self.config.startup_timeout)),
             };
             match worker {
                 Ok(worker) => *guard = Some(worker),
@@ -506,6 +536,7 @@ fn event_json(event: &serde_json::Value, secrets_json: &str) -> String {
 /// first job binds it to an action. Returns at once.
 fn start_worker(
     config: &EngineConfig,
+    engine_alive: &Arc<AtomicBool>,
     thread_name: &str,
     heap_bytes: usize,
 ) -> Result<PendingWorker, EngineError> {
@@ -514,10 +545,20 @@ fn start_worker(
     let (ready_sender, ready) = mpsc::channel();
     let watchdog_fired = Arc::new(AtomicU8::new(FIRED_NONE));
     let fired = Arc::clone(&watchdog_fired);
+    let engine_alive = Arc::clone(engine_alive);
     std::thread::Builder::new()
         .name(thread_name.to_owned())
         .stack_size(config.thread_stack_bytes)
-        .spawn(move || worker_main(heap_bytes, fired, ready_sender, job_inbox, reply_sender))
+        .spawn(move || {
+            worker_main(
+                heap_bytes,
+                fired,
+                engine_alive,
+                ready_sender,
+                job_inbox,
+                reply_sender,
+            )
+        })
         .map_err(|error| EngineError::Startup(error.to_string()))?;
     Ok(PendingWorker {
         jobs,

@@ -22,4 +22,4 @@ pub mod update;
 pub const CODES: &[crate::diagnostic::Code] = &[crate::diagnostic::Code::UnknownTestTarget];
 
 pub use load::{Case, SuiteError, Target, WorkspaceSuite, load};
-pub use runner::{CaseResult, Options, Status, run};
+pub use runner::{CaseResult, Options, Status, engine, run};

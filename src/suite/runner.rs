@@ -42,6 +42,18 @@ impl Default for Options {
     }
 }
 
+/// The engine a run of cases uses: as many pooled runtimes as the run has threads (at most
+/// one per core), so the first runs of a suite's actions, one runtime each, are built in
+/// parallel. Make it before loading the suites: the pool starts building at once, while the
+/// loader reads and checks the test files on the calling thread.
+pub fn engine(options: &Options) -> Result<Engine, js::EngineError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Engine::new(js::EngineConfig {
+        warm_runtimes: options.jobs.clamp(1, cores),
+        ..js::EngineConfig::default()
+    })
+}
+
 /// How a case ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -100,6 +112,9 @@ pub fn run(
 ) -> Vec<CaseResult> {
     let prepared: Vec<Prepared> = suites.iter().map(prepare).collect();
     let work = selected(suites, options.filter.as_deref());
+    // Each action of each workspace needs one runtime (a case that breaches a limit needs a
+    // fresh one, which it then starts itself): no more pooled runtimes than that.
+    engine.expect_first_runs(prepared.iter().map(|p| p.sources.len()).sum());
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let results: Mutex<Vec<Option<CaseResult>>> =

@@ -91,10 +91,10 @@ fn run_tests(root: &Path, color: bool) -> Result<(), CliError> {
         text.push_str("publish refused: the tests have errors; nothing was written\n");
         return Err(CliError::Diagnostics(text));
     }
-    let engine =
-        crate::js::Engine::new(crate::js::EngineConfig::default()).map_err(CliError::usage)?;
+    let options = runner::Options::default();
+    let engine = runner::engine(&options).map_err(CliError::usage)?;
     let suites = [suite];
-    let results = runner::run(&suites, &engine, &runner::Options::default(), &|_| {});
+    let results = runner::run(&suites, &engine, &options, &|_| {});
     let summary = report::summary(&results);
     if summary.failed > 0 || summary.not_run > 0 {
         let mut text = String::new();

@@ -64,6 +64,13 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
         ));
     }
     let color = crate::cli::stdout_color();
+    let options = runner::Options {
+        jobs: args.jobs.unwrap_or_else(|| runner::Options::default().jobs),
+        fail_fast: args.fail_fast,
+        filter: args.filter.clone(),
+    };
+    // Before loading, so its runtimes are built while the test files are read.
+    let engine = runner::engine(&options).map_err(CliError::usage)?;
     let mut suites = Vec::new();
     // With --published, each workspace's release in a temporary directory, kept while the
     // cases run.
@@ -135,13 +142,6 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
             eprintln!("warning: {}", crate::cli::escape::escape_lines(&warning));
         }
     }
-    let engine =
-        crate::js::Engine::new(crate::js::EngineConfig::default()).map_err(CliError::usage)?;
-    let options = runner::Options {
-        jobs: args.jobs.unwrap_or_else(|| runner::Options::default().jobs),
-        fail_fast: args.fail_fast,
-        filter: args.filter.clone(),
-    };
     let selected = runner::selected(&suites, options.filter.as_deref()).len();
     let human = args.format == TraceFormat::Human;
     let bar = (human && !args.quiet && std::io::stderr().is_terminal()).then(|| {
