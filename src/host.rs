@@ -34,11 +34,39 @@ pub struct JsActions {
     allowlist: Vec<String>,
 }
 
-/// The runner for a compiled plan's custom actions; shareable across threads (replay runs
-/// logins in parallel).
+/// The runner for a compiled plan's custom actions, for many logins; shareable across
+/// threads (replay runs logins in parallel).
 pub fn runner_for(
     ws: &Workspace,
     plan: &Plan,
+) -> Result<Box<dyn ActionRunner + Send + Sync>, HostError> {
+    runner_with(ws, plan, EngineConfig::default())
+}
+
+/// How many runtimes a single login keeps: it runs each action about once, so a runtime it
+/// will not run again is torn down (its memory returned) instead of cached.
+const ONE_LOGIN_RUNTIMES: usize = 4;
+
+/// The runner for one login through a compiled plan (`authflow run`): the first runtimes of
+/// its actions are built in parallel, one per core, and no more are built than it has actions;
+/// only the last few runtimes stay, so a flow with many actions does not hold them all.
+pub fn runner_for_one_login(
+    ws: &Workspace,
+    plan: &Plan,
+) -> Result<Box<dyn ActionRunner + Send + Sync>, HostError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let config = EngineConfig {
+        max_runtimes: ONE_LOGIN_RUNTIMES,
+        warm_runtimes: plan.actions.len().clamp(1, cores),
+        ..EngineConfig::default()
+    };
+    runner_with(ws, plan, config)
+}
+
+fn runner_with(
+    ws: &Workspace,
+    plan: &Plan,
+    config: EngineConfig,
 ) -> Result<Box<dyn ActionRunner + Send + Sync>, HostError> {
     if plan.actions.is_empty() {
         // No JavaScript runs: do not pay for a runtime (the engine warms one as it starts).
@@ -46,11 +74,10 @@ pub fn runner_for(
             "this flow runs no custom actions".into(),
         )));
     }
-    let slugs: Vec<&String> = plan.actions.keys().collect();
-    Ok(Box::new(JsActions::new(
-        ws,
-        slugs.into_iter().map(String::as_str),
-    )?))
+    let slugs: Vec<&str> = plan.actions.keys().map(String::as_str).collect();
+    let actions = JsActions::with_config(ws, slugs, config)?;
+    actions.engine.expect_first_runs(plan.actions.len());
+    Ok(Box::new(actions))
 }
 
 impl JsActions {
@@ -59,11 +86,19 @@ impl JsActions {
         ws: &Workspace,
         slugs: impl IntoIterator<Item = &'a str>,
     ) -> Result<JsActions, HostError> {
+        JsActions::with_config(ws, slugs, EngineConfig::default())
+    }
+
+    fn with_config<'a>(
+        ws: &Workspace,
+        slugs: impl IntoIterator<Item = &'a str>,
+        config: EngineConfig,
+    ) -> Result<JsActions, HostError> {
         let slugs: Vec<&str> = slugs.into_iter().collect();
         for action in slugs.iter().filter_map(|slug| ws.actions.get(*slug)) {
             require_secret_values(ws, action)?;
         }
-        let engine = Engine::new(EngineConfig::default())?;
+        let engine = Engine::new(config)?;
         let sources = slugs
             .into_iter()
             .filter_map(|slug| {

@@ -1395,9 +1395,17 @@ fn the_pool_stops_refilling_once_the_expected_first_runs_have_their_runtimes() {
     assert_eq!(engine.prewarm(wait), 1);
     engine.expect_first_runs(2);
     assert_ok(&engine.run("tenant", &action("first", LOG_USER), input));
-    assert_eq!(engine.prewarm(wait), 1, "the second expected run has a runtime waiting");
+    assert_eq!(
+        engine.prewarm(wait),
+        1,
+        "the second expected run has a runtime waiting"
+    );
     assert_ok(&engine.run("tenant", &action("second", LOG_USER), input));
-    assert_eq!(engine.prewarm(wait), 0, "nobody is expected to take another runtime");
+    assert_eq!(
+        engine.prewarm(wait),
+        0,
+        "nobody is expected to take another runtime"
+    );
     // A first run past the guess still runs, on a runtime it starts itself.
     assert_ok(&engine.run("tenant", &action("third", LOG_USER), input));
     assert_eq!(engine.cached_runtimes(), 3);

@@ -70,8 +70,8 @@ pub fn run(args: Args, globals: &Globals) -> CliResult {
         }
     };
     let (name, input, sim) = simulate::load_event_input(&args.event)?;
-    let engine =
-        crate::host::runner_for(&compiled.loaded.ws, &compiled.plan).map_err(CliError::usage)?;
+    let engine = crate::host::runner_for_one_login(&compiled.loaded.ws, &compiled.plan)
+        .map_err(CliError::usage)?;
     let mut trace = simulate::simulate(&compiled, &name, &sim, engine.as_ref())?;
     // Event streams receive the run's events after the decision, outside its elapsed time.
     crate::cli::stream_view::deliver_after_run(&compiled, &sim, &mut trace)?;
