@@ -130,7 +130,7 @@ pub(crate) fn release_freed_memory() {
 
 /// [`release_freed_memory`] for a runtime whose thread ends because it was evicted, where
 /// nobody waits for the memory: one thread trims for all that end at once. A trim walks
-/// every arena of the process, so twenty runtimes of a dropped engine trimming one after the
+/// every arena of the process, so twenty runtimes evicted together trimming one after the
 /// other cost more than the runs they served; the trimming thread instead trims again as
 /// long as another thread freed memory meanwhile, so nothing freed is kept.
 pub(crate) fn release_freed_memory_shared() {

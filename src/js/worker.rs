@@ -251,10 +251,10 @@ pub(super) fn worker_main(
 
 /// Held while the process builds its first runtime.
 ///
-/// The QuickJS facade compiles its bootstrap scripts (a Temporal polyfill of 436 KB among
-/// them) once per process and keeps the bytecode for later runtimes, but runtimes that start
-/// at the same moment each compile them again: two pooled runtimes starting together spent
-/// twice the first runtime's cost. The first build goes alone; later ones never wait here.
+/// The QuickJS facade compiles its 436 KB Temporal polyfill once per process and keeps the
+/// bytecode for later runtimes, but runtimes that start at the same moment each compile it
+/// again: two pooled runtimes starting together each paid the first runtime's cost. The first
+/// build goes alone; later ones never wait here.
 static FIRST_BUILD: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
 
 impl WorkerState {
