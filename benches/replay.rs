@@ -104,7 +104,7 @@ fn bench(c: &mut Criterion) {
     let report = replay::replay("login", &old_side, &new_side, &logins, 2);
     assert_eq!(report.summary.total, LOGINS);
     assert_eq!(report.summary.allow_to_deny, 1714, "{:?}", report.summary);
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = authflow::js::cores();
 
     let mut group = c.benchmark_group("replay");
     group.throughput(Throughput::Elements(LOGINS as u64));

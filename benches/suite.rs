@@ -144,7 +144,7 @@ fn bench_suite(c: &mut Criterion) {
     group.throughput(Throughput::Elements(PROCESS_SAMPLE as u64));
     // As many processes at once as there are cores, as `xargs -P` would run them: the
     // baseline gets the same cores the suite uses.
-    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let jobs = authflow::js::cores();
     group.bench_function("authflow-run-processes", |b| {
         let mut next = 0;
         b.iter(|| {

@@ -54,10 +54,9 @@ pub fn runner_for_one_login(
     ws: &Workspace,
     plan: &Plan,
 ) -> Result<Box<dyn ActionRunner + Send + Sync>, HostError> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let config = EngineConfig {
         max_runtimes: ONE_LOGIN_RUNTIMES,
-        warm_runtimes: plan.actions.len().clamp(1, cores),
+        warm_runtimes: plan.actions.len().clamp(1, js::cores()),
         ..EngineConfig::default()
     };
     runner_with(ws, plan, config)

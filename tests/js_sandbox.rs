@@ -886,20 +886,26 @@ fn many_runs_in_a_row_after_a_terminated_one() {
     assert_eq!(last_n, 200);
 }
 
-#[test]
-fn pooled_runtimes_never_carry_state_between_tenants() {
-    // A private engine whose pool always holds a ready runtime, so every first run below binds
-    // a pooled runtime; the pool retargets to the tests' heap budget on the first run.
+/// A private engine caching `max_runtimes` runtimes, whose pool keeps one runtime ready with
+/// the heap budget of [`tight_limits`] (the budget these tests run with).
+fn pooled_engine(max_runtimes: usize) -> Engine {
     let config = EngineConfig {
-        max_runtimes: 2,
+        max_runtimes,
         warm_runtimes: 1,
         warm_heap_bytes: tight_limits().heap_bytes,
         ..EngineConfig::default()
     };
-    let pooled = match Engine::new(config) {
+    match Engine::new(config) {
         Ok(engine) => engine,
         Err(error) => panic!("engine: {error}"),
-    };
+    }
+}
+
+#[test]
+fn pooled_runtimes_never_carry_state_between_tenants() {
+    // A private engine whose pool always holds a ready runtime, so every first run below binds
+    // a pooled runtime.
+    let pooled = pooled_engine(2);
     let code = r#"exports.handler = async (event, api) => {
   api.state.set('seen', [globalThis.marker ?? null, ({}).polluted ?? null, typeof [].push]);
   globalThis.marker = event.tenant_marker;
@@ -1371,16 +1377,7 @@ try { h.includes(/x/); api.state.set('regexp', 'accepted'); } catch (e) { api.st
 
 #[test]
 fn the_pool_stops_refilling_once_the_expected_first_runs_have_their_runtimes() {
-    let config = EngineConfig {
-        max_runtimes: 4,
-        warm_runtimes: 1,
-        warm_heap_bytes: tight_limits().heap_bytes,
-        ..EngineConfig::default()
-    };
-    let engine = match Engine::new(config) {
-        Ok(engine) => engine,
-        Err(error) => panic!("engine: {error}"),
-    };
+    let engine = pooled_engine(4);
     let wait = std::time::Duration::from_secs(30);
     let limits = tight_limits();
     let fetch = FetchPolicy::default();

@@ -28,6 +28,12 @@ use super::worker::{
 };
 use super::{ActionInput, ActionOutcome, ActionSource, LimitKind, Limits};
 
+/// How many threads this machine runs at once (at least 1): the most runtimes worth building
+/// in parallel, and the default number of threads running logins or test cases.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// How the engine sizes its runtime cache and threads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineConfig {

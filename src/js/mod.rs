@@ -64,7 +64,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use engine::{Engine, EngineConfig, EngineError};
+pub use engine::{Engine, EngineConfig, EngineError, cores};
 pub use limits::{
     FAILURE_MESSAGE_BYTES, FETCH_URL_MAX_BYTES, LimitKind, LimitRange, Limits, QUOTED_BYTES,
     RECORDED_URL_BYTES, STACK_BYTES,

@@ -35,7 +35,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Options {
         Options {
-            jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            jobs: js::cores(),
             fail_fast: false,
             filter: None,
         }
@@ -47,9 +47,8 @@ impl Default for Options {
 /// parallel. Make it before loading the suites: the pool starts building at once, while the
 /// loader reads and checks the test files on the calling thread.
 pub fn engine(options: &Options) -> Result<Engine, js::EngineError> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     Engine::new(js::EngineConfig {
-        warm_runtimes: options.jobs.clamp(1, cores),
+        warm_runtimes: options.jobs.clamp(1, js::cores()),
         ..js::EngineConfig::default()
     })
 }

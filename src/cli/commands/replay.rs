@@ -86,9 +86,7 @@ pub fn replay_report(args: &Args, globals: &Globals) -> Result<(String, bool), C
         crate::host::runner_for(&old.loaded.ws, &old.plan).map_err(CliError::usage)?;
     let new_actions =
         crate::host::runner_for(&new.loaded.ws, &new.plan).map_err(CliError::usage)?;
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let jobs = args.jobs.unwrap_or_else(crate::js::cores);
     let report = replay::replay(
         &flow_name,
         &side(&old_version.label, &old_sim, old_actions.as_ref()),
