@@ -21,14 +21,14 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 #[path = "../tests/support/mod.rs"]
 mod support;
 use serde_json::{Value, json};
-use support::{Server, copy_dir};
+use support::{Server, copy_tree};
 
 const EVENTS: usize = 200;
 
 /// The example workspace in a temporary directory, with its two secrets' values.
 fn example() -> (tempfile::TempDir, Workspace, Vec<Stream>) {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(
+    copy_tree(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/event-stream"),
         dir.path(),
     );

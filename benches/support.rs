@@ -1,16 +1,20 @@
-//! Helpers the benchmarks (and the command-line tests, `tests/common`) share, included with
-//! `#[path]`: benches and tests are separate crates.
+//! Helpers the benchmarks and the integration tests (`tests/common`, `tests/support`) share,
+//! included with `#[path]`: benches and tests are separate crates.
 
 #![allow(dead_code)]
 
 use std::path::Path;
 
 /// Copies a directory tree (regular files and directories), skipping files named `.removed`
-/// (the diff fixtures' list of deleted files).
+/// (the diff fixtures' list of deleted files) and `.authflow` directories (the git-ignored store
+/// of runs made by hand in an example must not change what a test sees).
 pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
+        if entry.file_name() == ".authflow" {
+            continue;
+        }
         let target = to.join(entry.file_name());
         if entry.file_type().unwrap().is_dir() {
             copy_tree(&entry.path(), &target);

@@ -5,9 +5,11 @@
 //!
 //! Every test drives the `authflow` binary as a user would, in a scratch copy of an example.
 
+mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use support::copy_tree;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -16,21 +18,8 @@ fn root() -> &'static Path {
 /// A scratch copy of `examples/<example>`.
 fn workspace(example: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&root().join("examples").join(example), dir.path());
+    copy_tree(&root().join("examples").join(example), dir.path());
     dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 fn command(args: &[&str], dir: &Path) -> Command {
@@ -607,7 +596,7 @@ fn reports_name_files_from_the_repository_root() {
         .unwrap();
     assert!(status.success());
     let ws = repo.path().join("tenants/acme co");
-    copy_dir(
+    copy_tree(
         &root().join("tests/fixtures/check/af040-unknown-action"),
         &ws,
     );

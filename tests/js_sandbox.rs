@@ -64,6 +64,18 @@ fn run_with(
     )
 }
 
+/// Runs `action` for "tenant" on `engine`, with the US user's event and the tight limits.
+fn run_on(engine: &Engine, action: &ActionSource) -> ActionOutcome {
+    let (limits, fetch, event) = (tight_limits(), FetchPolicy::default(), us_user());
+    let input = ActionInput {
+        event: &event,
+        limits: &limits,
+        fetch: &fetch,
+        clock_ms: 0,
+    };
+    engine.run("tenant", action, input)
+}
+
 fn run(action: &ActionSource, event: &Value) -> ActionOutcome {
     run_with(
         "tenant-a",
@@ -1379,31 +1391,67 @@ try { h.includes(/x/); api.state.set('regexp', 'accepted'); } catch (e) { api.st
 fn the_pool_stops_refilling_once_the_expected_first_runs_have_their_runtimes() {
     let engine = pooled_engine(4);
     let wait = std::time::Duration::from_secs(30);
-    let limits = tight_limits();
-    let fetch = FetchPolicy::default();
-    let event = us_user();
-    let input = ActionInput {
-        event: &event,
-        limits: &limits,
-        fetch: &fetch,
-        clock_ms: 0,
-    };
     // Two first runs are expected: the pooled runtime counts as one, so one more may start.
     assert_eq!(engine.prewarm(wait), 1);
     engine.expect_first_runs(2);
-    assert_ok(&engine.run("tenant", &action("first", LOG_USER), input));
+    assert_ok(&run_on(&engine, &action("first", LOG_USER)));
     assert_eq!(
         engine.prewarm(wait),
         1,
         "the second expected run has a runtime waiting"
     );
-    assert_ok(&engine.run("tenant", &action("second", LOG_USER), input));
+    assert_ok(&run_on(&engine, &action("second", LOG_USER)));
     assert_eq!(
         engine.prewarm(wait),
         0,
         "nobody is expected to take another runtime"
     );
     // A first run past the guess still runs, on a runtime it starts itself.
-    assert_ok(&engine.run("tenant", &action("third", LOG_USER), input));
+    assert_ok(&run_on(&engine, &action("third", LOG_USER)));
     assert_eq!(engine.cached_runtimes(), 3);
+}
+
+/// The runtime threads of this process whose name starts with `prefix` (names are cut to 15
+/// bytes by the kernel).
+fn runtime_threads(prefix: &str) -> usize {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with(prefix))
+        .count()
+}
+
+#[test]
+fn evicted_runtimes_end_after_the_run_that_replaced_them() {
+    // A cache of two, no pool: each new action evicts the least recently used runtime, which
+    // ends once the run that needed the room is over.
+    let engine = match Engine::new(EngineConfig {
+        max_runtimes: 2,
+        warm_runtimes: 0,
+        ..EngineConfig::default()
+    }) {
+        Ok(engine) => engine,
+        Err(error) => panic!("engine: {error}"),
+    };
+    for round in 0..2 {
+        for k in 0..5 {
+            let outcome = run_on(&engine, &action(&format!("evict-{k}"), LOG_USER));
+            assert_ok(&outcome);
+            assert_eq!(
+                outcome.state_writes.len(),
+                2,
+                "round {round}, action {k}: a rebuilt runtime runs the action in full"
+            );
+            assert!(engine.cached_runtimes() <= 2, "the cache holds at most two");
+        }
+    }
+    // The evicted threads end on their own; at most the two cached ones stay.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while runtime_threads("action-evict-") > 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(runtime_threads("action-evict-"), 2);
+    drop(engine);
 }

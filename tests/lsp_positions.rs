@@ -3,30 +3,19 @@
 //! loop over an in-memory connection. The server must answer each one (no error, no panic)
 //! and still be alive at the end.
 
+mod support;
 use lsp_server::{Connection, Message, Notification, Request, RequestId};
 use lsp_types::Url;
 use serde_json::json;
 use std::path::Path;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
+use support::copy_tree;
 
 #[test]
 fn every_request_at_every_position_is_answered() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("ws");
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    copy_dir(&examples.join("action-modules"), &root);
+    copy_tree(&examples.join("action-modules"), &root);
     std::fs::write(
         root.join("flows/odd.yaml"),
         "flow: odd\ndescription: \"é🔒\"\nstages:\n  - name: é\n    blocks:\n      - id: x🔒\n        type: identity_lokup\n        when: event.user.é == \"🔒\" && step.\n        config: { to: , action: audit-login }\n      - id: b\n        type: branch\n        config:\n          to: [\n      - id: d\n        type:\n",

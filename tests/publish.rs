@@ -3,9 +3,11 @@
 //! every tampering of a bundle refused, a run from a bundle alone in an empty directory, and
 //! the signature checked by PyNaCl (libsodium), an Ed25519 implementation nobody here wrote.
 
+mod support;
 use authflow::release::keys::PrivateKey;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use support::copy_tree;
 
 const SECRET: &str = "RELEASE_SIGNING_KEY";
 
@@ -22,7 +24,7 @@ struct Ws {
 impl Ws {
     fn new() -> Ws {
         let dir = tempfile::tempdir().unwrap();
-        copy_dir(&repo_root().join("examples/log-user"), dir.path());
+        copy_tree(&repo_root().join("examples/log-user"), dir.path());
         let key = PrivateKey::generate().unwrap();
         let settings = dir.path().join("authflow.yaml");
         let mut text = std::fs::read_to_string(&settings).unwrap();
@@ -161,19 +163,6 @@ fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// Every file under `dir` except `.git`, for "nothing was written" comparisons.
@@ -527,7 +516,7 @@ fn pynacl_verifies_the_signature_over_the_documented_bytes() {
 #[test]
 fn a_changed_published_module_version_is_refused() {
     let ws = Ws::new();
-    copy_dir(
+    copy_tree(
         &repo_root().join("examples/action-modules/modules"),
         &ws.path().join("modules"),
     );
@@ -562,7 +551,7 @@ fn a_corrupt_lock_is_a_diagnostic() {
 #[test]
 fn the_gate_runs_the_workspace_tests() {
     let ws = Ws::new();
-    copy_dir(
+    copy_tree(
         &repo_root().join("examples/log-user/tests"),
         &ws.path().join("tests"),
     );
@@ -685,7 +674,7 @@ fn pins_resolve_against_the_lock() {
 #[test]
 fn test_published_runs_the_tests_against_the_last_release() {
     let ws = Ws::new();
-    copy_dir(
+    copy_tree(
         &repo_root().join("examples/log-user/tests"),
         &ws.path().join("tests"),
     );
@@ -729,7 +718,7 @@ fn test_published_runs_the_tests_against_the_last_release() {
 #[test]
 fn keygen_keeps_the_private_key_out_of_git() {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&repo_root().join("examples/log-user"), dir.path());
+    copy_tree(&repo_root().join("examples/log-user"), dir.path());
     let git = |args: &[&str]| {
         Command::new("git")
             .args(args)

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
-use support::copy_dir;
+use support::copy_tree;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -34,7 +34,7 @@ fn authflow(args: &[&str], dir: &Path) -> Output {
 fn workspace(source: &str, name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("authflow-streams-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    copy_dir(&root().join(source), &dir);
+    copy_tree(&root().join(source), &dir);
     let _ = std::fs::remove_dir_all(dir.join(".authflow"));
     dir
 }

@@ -12,13 +12,13 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use support::{Server, copy_dir};
+use support::{Server, copy_tree};
 
 /// A copy of the stream test workspace with a stream `group` bound to `action`.
 fn workspace(name: &str, action: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("authflow-nats-ws-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    copy_dir(
+    copy_tree(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/streams/workspace"),
         &dir,
     );

@@ -4,10 +4,12 @@
 //! JUnit read back by a real JUnit parser (Python's junitparser), coverage with a known
 //! answer, and `authflow check` reporting test files through the same loader.
 
+mod support;
 use authflow::js::{Engine, EngineConfig};
 use authflow::suite::{self, Options, Status, WorkspaceSuite, coverage};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::copy_tree;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -244,21 +246,8 @@ fn example_workspaces() -> Vec<PathBuf> {
 /// A copy of a fixture workspace in a temporary directory, for commands that write.
 fn scratch(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&fixture(name), dir.path());
+    copy_tree(&fixture(name), dir.path());
     dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_dir(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap();
-        }
-    }
 }
 
 const STALE: &str = "\
@@ -497,7 +486,7 @@ fn plain_lines_and_json_reports_follow_the_cases_order() {
 /// a webhook) with `tests/extra.test.yaml` holding `tests`.
 fn event_stream_with(tests: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(
+    copy_tree(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/event-stream"),
         dir.path(),
     );
@@ -856,7 +845,7 @@ fn check_json_and_sarif_carry_test_file_diagnostics_with_their_places() {
 #[test]
 fn check_every_environment_loads_the_tests_in_it() {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(
+    copy_tree(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/geo-policy"),
         dir.path(),
     );

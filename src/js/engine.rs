@@ -38,7 +38,8 @@ pub fn cores() -> usize {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineConfig {
     /// How many runtimes (each with its own thread) stay cached; the least recently used idle
-    /// one is dropped when a new one is needed.
+    /// one is dropped when a new one is needed. It leaves the cache at once and ends when the
+    /// run that needed the room is over, so for the length of a run one more may exist.
     pub max_runtimes: usize,
     /// Stack size of each runtime's thread. It must exceed the engine's own JavaScript stack
     /// limit (1 MiB for QuickJS, about 1 MiB for V8) so deep recursion is caught by the engine
@@ -130,10 +131,10 @@ struct Slots {
 }
 
 impl Slots {
-    /// Drops the least recently used slot nobody is running on; false when every slot is busy.
-    fn evict_one(&mut self) -> bool {
-        // Dropping a slot drops its worker's job sender, which ends the worker thread and its
-        // runtime.
+    /// Takes the least recently used slot nobody is running on out of the cache; `None` when
+    /// every slot is busy. Dropping the slot drops its worker's job sender, which ends the
+    /// worker thread and its runtime.
+    fn evict_one(&mut self) -> Option<Arc<Slot>> {
         let victim = self
             .buckets
             .iter()
@@ -141,9 +142,7 @@ impl Slots {
             .filter(|(_, slot)| Arc::strong_count(slot) == 1)
             .min_by_key(|(_, slot)| slot.last_used.load(Ordering::Relaxed))
             .map(|(name, slot)| (name, Arc::clone(slot)));
-        let Some((name, victim)) = victim else {
-            return false;
-        };
+        let (name, victim) = victim?;
         if let Some(bucket) = self.buckets.get_mut(&name) {
             bucket.retain(|slot| !Arc::ptr_eq(slot, &victim));
             if bucket.is_empty() {
@@ -151,7 +150,7 @@ impl Slots {
             }
         }
         self.count -= 1;
-        true
+        Some(victim)
     }
 }
 
@@ -317,7 +316,7 @@ impl Engine {
         // Budgets out of range never reach a runtime (settings files reject them; callers of
         // the library get the nearest value in range).
         let limits = input.limits.clamped();
-        let slot = self.slot(tenant, action, limits.heap_bytes);
+        let (slot, evicted) = self.slot(tenant, action, limits.heap_bytes);
         let mut guard = lock(&slot.worker);
         let mut took_pooled = false;
         if guard.is_none() {
@@ -388,6 +387,9 @@ impl Engine {
             }
         };
         drop(guard);
+        // The runtimes this run's slot replaced end only now: tearing one down (and giving its
+        // memory back) while this run started cost a pooled first run more than half its time.
+        drop(evicted);
         if took_pooled {
             // Replace the pooled runtime only after the run, so building it never competes with
             // the run that needed it.
@@ -396,9 +398,15 @@ impl Engine {
         outcome
     }
 
-    /// Finds or creates the cache slot of `tenant`, `action` and `heap_bytes`, evicting the
-    /// least recently used idle slot when the cache is full.
-    fn slot(&self, tenant: &str, action: &ActionSource, heap_bytes: usize) -> Arc<Slot> {
+    /// Finds or creates the cache slot of `tenant`, `action` and `heap_bytes`, taking the least
+    /// recently used idle slots out of the cache while it is full; the caller drops those (which
+    /// ends their runtimes) once its run is over.
+    fn slot(
+        &self,
+        tenant: &str,
+        action: &ActionSource,
+        heap_bytes: usize,
+    ) -> (Arc<Slot>, Vec<Arc<Slot>>) {
         let tick = self.clock.fetch_add(1, Ordering::Relaxed);
         let name = self
             .names
@@ -410,9 +418,15 @@ impl Engine {
                 .find(|slot| slot.serves(tenant, action, heap_bytes))
         }) {
             slot.last_used.store(tick, Ordering::Relaxed);
-            return Arc::clone(slot);
+            return (Arc::clone(slot), Vec::new());
         }
-        while slots.count >= self.config.max_runtimes && slots.evict_one() {}
+        let mut evicted = Vec::new();
+        while slots.count >= self.config.max_runtimes {
+            match slots.evict_one() {
+                Some(victim) => evicted.push(victim),
+                None => break,
+            }
+        }
         let slot = Arc::new(Slot {
             worker: Mutex::new(None),
             last_used: AtomicU64::new(tick),
@@ -428,7 +442,7 @@ impl Engine {
             .or_default()
             .push(Arc::clone(&slot));
         slots.count += 1;
-        slot
+        (slot, evicted)
     }
 }
 

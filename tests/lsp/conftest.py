@@ -67,11 +67,15 @@ exports.handler = async (event, api) => {
 """
 
 
+# The git-ignored store of runs made by hand in an example is not part of it.
+LOCAL_STORE = shutil.ignore_patterns(".authflow")
+
+
 @pytest.fixture
 def workspace(tmp_path):
     """The regional-review example, its flow replaced by BROKEN_FLOW, plus the greet action."""
     root = tmp_path / "ws"
-    shutil.copytree(REPO / "examples" / "regional-review", root)
+    shutil.copytree(REPO / "examples" / "regional-review", root, ignore=LOCAL_STORE)
     (root / "flows" / "login.yaml").write_text(BROKEN_FLOW)
     (root / "actions" / "greet.js").write_text(GREET_JS)
     (root / "actions" / "greet.yaml").write_text("name: greet\nenabled: true\n")
@@ -85,7 +89,7 @@ def workspace(tmp_path):
 def example_copy(tmp_path: pathlib.Path, name: str) -> pathlib.Path:
     """A copy of `examples/<name>` under `tmp_path`, for scenarios that edit it."""
     root = tmp_path / f"{name}-ws"
-    shutil.copytree(REPO / "examples" / name, root)
+    shutil.copytree(REPO / "examples" / name, root, ignore=LOCAL_STORE)
     return root
 
 

@@ -1,10 +1,15 @@
-//! Helpers the stream tests and benchmarks share: copying a workspace and starting Debian's
+//! Helpers the integration tests share: copying a workspace and starting Debian's
 //! `nats-server -js` on a free loopback port (stopped, and its store removed, when dropped).
 
 #![allow(dead_code)]
 
+#[path = "../../benches/support.rs"]
+mod shared;
+
+pub use shared::copy_tree;
+
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -67,19 +72,5 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.store);
-    }
-}
-
-/// Copies a directory tree.
-pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
     }
 }
