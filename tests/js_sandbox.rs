@@ -1453,5 +1453,4 @@ fn evicted_runtimes_end_after_the_run_that_replaced_them() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert_eq!(runtime_threads("action-evict-"), 2);
-    drop(engine);
 }

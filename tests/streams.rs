@@ -35,7 +35,6 @@ fn workspace(source: &str, name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("authflow-streams-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     copy_tree(&root().join(source), &dir);
-    let _ = std::fs::remove_dir_all(dir.join(".authflow"));
     dir
 }
 

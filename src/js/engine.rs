@@ -421,11 +421,10 @@ impl Engine {
             return (Arc::clone(slot), Vec::new());
         }
         let mut evicted = Vec::new();
-        while slots.count >= self.config.max_runtimes {
-            match slots.evict_one() {
-                Some(victim) => evicted.push(victim),
-                None => break,
-            }
+        while slots.count >= self.config.max_runtimes
+            && let Some(victim) = slots.evict_one()
+        {
+            evicted.push(victim);
         }
         let slot = Arc::new(Slot {
             worker: Mutex::new(None),
